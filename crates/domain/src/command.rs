@@ -1,0 +1,170 @@
+//! Commands: requests to change the record. Every command carries a
+//! [`crate::CommandMeta`] (actor, idempotency key, time); its fields are typed
+//! values that are already valid (parse, don't validate).
+
+use crate::event::{EncounterRef, RecordDetails, Subject};
+use crate::family::{Establishment, FamilyKind, ReviewDecision, Role};
+use crate::ids::{FamilyId, FindingId, PersonId, SeparationId};
+use crate::person::{Citizenship, Identity, SourceRef};
+use crate::time::Instant;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMember {
+    pub person: PersonId,
+    pub role: Role,
+    pub established: Establishment,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command")]
+pub enum Command {
+    /// A person seen for the first time: identity, the record that saw them,
+    /// the encounter, and (when the agency took custody) the book-in.
+    RecordPerson {
+        person: PersonId,
+        identity: Identity,
+        record: SourceRef,
+        encounter: EncounterRef,
+        details: RecordDetails,
+        /// Agency and facility that took custody at the encounter.
+        custody: Option<(String, Option<String>)>,
+    },
+    /// A further record of a known person. When it comes from another agency
+    /// that now holds the person, custody moves there (offered and accepted).
+    AttachRecord {
+        person: PersonId,
+        identity: Identity,
+        record: SourceRef,
+        encounter: EncounterRef,
+        details: RecordDetails,
+        custody: Option<(String, Option<String>)>,
+    },
+    CorrectRecord {
+        person: PersonId,
+        record: SourceRef,
+        identity: Identity,
+        encounter: EncounterRef,
+        details: RecordDetails,
+        reason: String,
+    },
+    /// A complete family, checked as a whole (UNIT composition, ages).
+    FormFamily { family: FamilyId, kind: FamilyKind, formed_at: Instant, members: Vec<NewMember>, lead: PersonId },
+    /// A family as a source system recorded it; members arrive one by one
+    /// with [`Command::AddMember`]. Composition problems become findings.
+    RecordSourceFamily { family: FamilyId, kind: FamilyKind, formed_at: Instant, source_family: SourceRef },
+    AddMember {
+        family: FamilyId,
+        member: NewMember,
+        /// The membership is what a source system claimed: age/role
+        /// mismatches are left to findings instead of being refused.
+        source_claim: bool,
+    },
+    DesignateLead { family: FamilyId, person: PersonId },
+    RecordSeparation {
+        family: FamilyId,
+        separation: SeparationId,
+        members: Vec<PersonId>,
+        reason_code: String,
+        policy: Option<String>,
+        narrative: String,
+        approved_by: String,
+    },
+    ReviewSeparation { family: FamilyId, separation: SeparationId, level: u8, decision: ReviewDecision, note: Option<String> },
+    CorrectSeparation {
+        family: FamilyId,
+        separation: SeparationId,
+        reason_code: String,
+        policy: Option<String>,
+        narrative: String,
+        reason: String,
+    },
+    Reunify { family: FamilyId, members: Vec<PersonId>, location: String },
+    BookIn { person: PersonId, agency: String, facility: Option<String> },
+    OfferTransfer { person: PersonId, to_agency: String, to_facility: Option<String> },
+    AcceptTransfer { person: PersonId, facility: Option<String> },
+    RejectTransfer { person: PersonId, reason: String },
+    Release { person: PersonId, us_address: Option<String>, conditions: Option<String> },
+    Remove { person: PersonId, to_country: Option<Citizenship> },
+    ReferForProsecution { person: PersonId },
+    /// Reclassify a child who turned 18 in custody.
+    RecordAgeOut { person: PersonId, on: Date },
+    RaiseFinding { finding: FindingId, kind: String, subjects: Vec<Subject>, message: String, record: Option<SourceRef> },
+    ResolveFinding { finding: FindingId, resolution: String },
+}
+
+impl Command {
+    /// The profile permission a role needs to issue this command.
+    pub fn permission(&self) -> &'static str {
+        match self {
+            Command::RecordPerson { .. } | Command::AttachRecord { .. } => "person.record",
+            Command::CorrectRecord { .. } => "person.correct",
+            Command::FormFamily { .. } | Command::RecordSourceFamily { .. } | Command::AddMember { .. } => "family.form",
+            Command::DesignateLead { .. } => "family.lead",
+            Command::RecordSeparation { .. } | Command::CorrectSeparation { .. } => "separation.record",
+            Command::ReviewSeparation { level, .. } => {
+                if *level <= 1 {
+                    "separation.review.1"
+                } else {
+                    "separation.review.2"
+                }
+            }
+            Command::Reunify { .. } => "family.reunify",
+            Command::BookIn { .. } | Command::RecordAgeOut { .. } => "custody.book",
+            Command::OfferTransfer { .. } | Command::AcceptTransfer { .. } | Command::RejectTransfer { .. } => "custody.transfer",
+            Command::Release { .. } => "custody.release",
+            Command::Remove { .. } => "custody.remove",
+            Command::ReferForProsecution { .. } => "prosecution.refer",
+            Command::RaiseFinding { .. } => "finding.raise",
+            Command::ResolveFinding { .. } => "finding.resolve",
+        }
+    }
+
+    /// Persons and families whose state `decide` needs. The app loads these
+    /// (and each loaded person's current family) before deciding, and the
+    /// store checks none of them changed in between.
+    pub fn subjects(&self) -> (Vec<PersonId>, Vec<FamilyId>) {
+        match self {
+            Command::RecordPerson { person, .. }
+            | Command::AttachRecord { person, .. }
+            | Command::CorrectRecord { person, .. }
+            | Command::BookIn { person, .. }
+            | Command::OfferTransfer { person, .. }
+            | Command::AcceptTransfer { person, .. }
+            | Command::RejectTransfer { person, .. }
+            | Command::Release { person, .. }
+            | Command::Remove { person, .. }
+            | Command::ReferForProsecution { person }
+            | Command::RecordAgeOut { person, .. } => (vec![*person], vec![]),
+            Command::FormFamily { family, members, .. } => (members.iter().map(|m| m.person).collect(), vec![*family]),
+            Command::RecordSourceFamily { family, .. } => (vec![], vec![*family]),
+            Command::AddMember { family, member, .. } => (vec![member.person], vec![*family]),
+            Command::DesignateLead { family, person } => (vec![*person], vec![*family]),
+            Command::RecordSeparation { family, members, .. } | Command::Reunify { family, members, .. } => {
+                (members.clone(), vec![*family])
+            }
+            Command::ReviewSeparation { family, .. } | Command::CorrectSeparation { family, .. } => (vec![], vec![*family]),
+            Command::RaiseFinding { subjects, .. } => {
+                let persons = subjects.iter().filter_map(|s| if let Subject::Person(p) = s { Some(*p) } else { None });
+                let families = subjects.iter().filter_map(|s| if let Subject::Family(f) = s { Some(*f) } else { None });
+                (persons.collect(), families.collect())
+            }
+            Command::ResolveFinding { .. } => (vec![], vec![]),
+        }
+    }
+
+    pub fn findings(&self) -> Vec<FindingId> {
+        match self {
+            Command::RaiseFinding { finding, .. } | Command::ResolveFinding { finding, .. } => vec![*finding],
+            _ => vec![],
+        }
+    }
+}
+
+/// Derives an id for something a command creates implicitly (e.g. a finding
+/// raised by a release without address), stable under replay and retries.
+pub fn derived_id(idempotency_key: &str, n: u32) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("kinship/{idempotency_key}/{n}").as_bytes())
+}

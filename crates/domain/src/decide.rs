@@ -1,0 +1,613 @@
+//! `decide`: a command and the current state in, events or the broken rule out.
+
+use crate::actor::CommandMeta;
+use crate::command::{Command, NewMember, derived_id};
+use crate::error::DomainError;
+use crate::event::{Event, Subject};
+use crate::family::{FamilyKind, MemberStatus, ReviewDecision, Role};
+use crate::ids::{FamilyId, FindingId, PersonId};
+use crate::profile::Profile;
+use crate::state::{Custody, FamilyState, PersonState, ReviewState, World};
+use crate::time::Instant;
+
+/// The events a command produced.
+pub type Decision = Vec<Event>;
+
+type R<T> = Result<T, DomainError>;
+
+pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Command) -> R<Decision> {
+    let actor = &meta.actor;
+    if !profile.permits(&actor.role, &actor.agency, cmd.permission()) {
+        return Err(DomainError::new(
+            "not-permitted",
+            format!(
+                "role {:?} of agency {:?} may not do {:?}; ask someone whose role holds that permission",
+                actor.role,
+                actor.agency,
+                cmd.permission()
+            ),
+        ));
+    }
+    let by = actor.user.clone();
+    let at = meta.at.clone();
+    match cmd {
+        Command::RecordPerson { person, identity, record, encounter, details, custody } => {
+            if world.persons.contains_key(person) {
+                return Err(DomainError::new("person-exists", format!("person {person} is already recorded")));
+            }
+            let mut out = vec![Event::PersonRecorded {
+                person: *person,
+                identity: identity.clone(),
+                record: record.clone(),
+                encounter: encounter.clone(),
+                details: details.clone(),
+            }];
+            if let Some((agency, facility)) = custody {
+                known_agency(profile, agency, "custody.agency")?;
+                out.push(Event::BookedIn { person: *person, agency: agency.clone(), facility: facility.clone(), at: encounter.at.clone() });
+            }
+            Ok(out)
+        }
+        Command::AttachRecord { person, identity, record, encounter, details, custody } => {
+            let p = person_of(world, *person)?;
+            if p.records.iter().any(|r| &r.record == record) {
+                return Err(DomainError::field(
+                    "record-already-attached",
+                    "record_id",
+                    format!("record {}/{} is already on this person; correct it instead", record.source, record.record_id),
+                ));
+            }
+            let mut out = vec![Event::RecordAttached {
+                person: *person,
+                identity: identity.clone(),
+                record: record.clone(),
+                encounter: encounter.clone(),
+                details: details.clone(),
+            }];
+            if let Some((agency, facility)) = custody {
+                known_agency(profile, agency, "custody.agency")?;
+                match &p.custody {
+                    // Only a later record moves custody; an older one is history.
+                    Some(Custody::InCustody { agency: cur, since, .. }) if cur != agency && encounter.at > *since => {
+                        out.push(Event::TransferOffered {
+                            person: *person,
+                            from_agency: cur.clone(),
+                            to_agency: agency.clone(),
+                            to_facility: facility.clone(),
+                            at: encounter.at.clone(),
+                            by: by.clone(),
+                        });
+                        out.push(Event::TransferAccepted {
+                            person: *person,
+                            agency: agency.clone(),
+                            facility: facility.clone(),
+                            at: encounter.at.clone(),
+                            by,
+                        });
+                    }
+                    Some(Custody::InCustody { .. }) => {}
+                    Some(Custody::Released { at: since, .. } | Custody::Removed { at: since }) if encounter.at <= *since => {}
+                    _ => out.push(Event::BookedIn {
+                        person: *person,
+                        agency: agency.clone(),
+                        facility: facility.clone(),
+                        at: encounter.at.clone(),
+                    }),
+                }
+            }
+            Ok(out)
+        }
+        Command::CorrectRecord { person, record, identity, encounter, details, reason } => {
+            let p = person_of(world, *person)?;
+            let Some(r) = p.records.iter().find(|r| &r.record == record) else {
+                return Err(DomainError::field(
+                    "record-not-found",
+                    "record_id",
+                    format!("person {person} has no record {}/{}", record.source, record.record_id),
+                ));
+            };
+            non_empty(reason, "reason", "a correction needs a reason")?;
+            let mut changed = vec![];
+            let old_identity = if p.records.first().is_some_and(|f| &f.record == record) { Some(&p.identity) } else { None };
+            if let Some(old) = old_identity {
+                if old.name != identity.name {
+                    changed.push("name".to_string());
+                }
+                if old.birth != identity.birth {
+                    changed.push("birth_date".to_string());
+                }
+                if old.sex != identity.sex {
+                    changed.push("sex".to_string());
+                }
+                if old.citizenship != identity.citizenship {
+                    changed.push("citizenship".to_string());
+                }
+                if old.a_number != identity.a_number {
+                    changed.push("a_number".to_string());
+                }
+            } else {
+                changed.push("identity".to_string());
+            }
+            if r.encounter != *encounter {
+                changed.push("encounter".to_string());
+            }
+            if r.details != *details {
+                changed.push("details".to_string());
+            }
+            Ok(vec![Event::RecordCorrected {
+                person: *person,
+                record: record.clone(),
+                corrects: r.event_id,
+                reason: reason.clone(),
+                identity: identity.clone(),
+                encounter: encounter.clone(),
+                details: details.clone(),
+                changed,
+            }])
+        }
+        Command::FormFamily { family, kind, formed_at, members, lead } => {
+            if world.families.contains_key(family) {
+                return Err(DomainError::new("family-exists", format!("family {family} already exists")));
+            }
+            if !members.iter().any(|m| m.person == *lead) {
+                return Err(DomainError::field("lead-must-be-member", "lead", "the lead must be one of the family's members"));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for m in members {
+                if !seen.insert(m.person) {
+                    return Err(DomainError::field("member-listed-twice", "members", format!("person {} is listed twice", m.person)));
+                }
+                let p = person_of(world, m.person)?;
+                not_in_other_family(world, p, None)?;
+                check_member_fits(*kind, p, m, formed_at)?;
+            }
+            check_unit_composition(world, *kind, members, formed_at)?;
+            let mut out = vec![Event::FamilyFormed { family: *family, kind: *kind, formed_at: formed_at.clone(), source_family: None, by: by.clone() }];
+            for m in members {
+                out.extend(member_events(*family, m, &by));
+            }
+            out.push(Event::LeadDesignated { family: *family, person: *lead, by });
+            Ok(out)
+        }
+        Command::RecordSourceFamily { family, kind, formed_at, source_family } => {
+            if world.families.contains_key(family) {
+                return Err(DomainError::new("family-exists", format!("family {family} already exists")));
+            }
+            Ok(vec![Event::FamilyFormed {
+                family: *family,
+                kind: *kind,
+                formed_at: formed_at.clone(),
+                source_family: Some(source_family.clone()),
+                by,
+            }])
+        }
+        Command::AddMember { family, member, source_claim } => {
+            let f = family_of(world, *family)?;
+            if f.member(member.person).is_some() {
+                return Err(DomainError::field("already-a-member", "person", format!("person {} is already in family {family}", member.person)));
+            }
+            let p = person_of(world, member.person)?;
+            not_in_other_family(world, p, Some(*family))?;
+            if !source_claim {
+                check_member_fits(f.kind, p, member, &f.formed_at)?;
+            }
+            let mut out = member_events(*family, member, &by);
+            // The first adult parent (or, failing that, the first member) leads
+            // until someone designates otherwise.
+            let current_lead_is_parent = f.lead.and_then(|l| f.member(l)).is_some_and(|m| m.role.is_parent_or_guardian());
+            if f.lead.is_none() || (!current_lead_is_parent && member.role.is_parent_or_guardian()) {
+                out.push(Event::LeadDesignated { family: *family, person: member.person, by });
+            }
+            Ok(out)
+        }
+        Command::DesignateLead { family, person } => {
+            let f = family_of(world, *family)?;
+            match f.member(*person) {
+                Some(m) if m.status.is_with_family() => {}
+                Some(_) => {
+                    return Err(DomainError::field(
+                        "lead-must-be-with-family",
+                        "person",
+                        "a separated member cannot lead the family; reunify them first or choose a member who is with the family",
+                    ));
+                }
+                None => return Err(DomainError::field("lead-must-be-member", "person", format!("person {person} is not in family {family}"))),
+            }
+            Ok(vec![Event::LeadDesignated { family: *family, person: *person, by }])
+        }
+        Command::RecordSeparation { family, separation, members, reason_code, policy, narrative, approved_by } => {
+            let f = family_of(world, *family)?;
+            if f.separations.iter().any(|s| s.id == *separation) {
+                return Err(DomainError::new("separation-exists", format!("separation {separation} is already recorded")));
+            }
+            if members.is_empty() {
+                return Err(DomainError::field("separation-needs-members", "members", "name at least one member to separate"));
+            }
+            for m in members {
+                match f.member(*m) {
+                    Some(mm) if mm.status.is_with_family() => {}
+                    Some(_) => return Err(DomainError::field("already-separated", "members", format!("person {m} is already separated from this family"))),
+                    None => return Err(DomainError::field("not-a-member", "members", format!("person {m} is not in family {family}"))),
+                }
+            }
+            if f.members.iter().filter(|m| m.status.is_with_family()).all(|m| members.contains(&m.person)) {
+                return Err(DomainError::field(
+                    "separation-leaves-someone",
+                    "members",
+                    "a separation names who is separated from whom: at least one member must stay with the family",
+                ));
+            }
+            check_reason(profile, reason_code, policy)?;
+            non_empty(narrative, "narrative", "a separation needs a narrative saying why, in words")?;
+            non_empty(approved_by, "approved_by", "a separation needs the approving official")?;
+            Ok(vec![Event::SeparationRecorded {
+                family: *family,
+                separation: *separation,
+                members: members.clone(),
+                reason_code: reason_code.clone(),
+                policy: policy.as_ref().map(|p| p.trim().to_string()),
+                narrative: narrative.clone(),
+                approved_by: approved_by.clone(),
+                recorded_by: by,
+                at,
+            }])
+        }
+        Command::ReviewSeparation { family, separation, level, decision, note } => {
+            let f = family_of(world, *family)?;
+            let Some(s) = f.separation(*separation) else {
+                return Err(DomainError::field("separation-not-found", "separation", format!("family {family} has no separation {separation}")));
+            };
+            match &s.review {
+                ReviewState::AwaitingLevel(l) if l == level => {}
+                ReviewState::AwaitingLevel(l) => {
+                    return Err(DomainError::field("review-out-of-order", "level", format!("this separation awaits level {l} review, not level {level}")));
+                }
+                ReviewState::Approved => return Err(DomainError::new("review-complete", "this separation has already been approved at both levels")),
+                ReviewState::Returned { .. } => {
+                    return Err(DomainError::new("review-returned", "this separation was returned; it must be corrected before it is reviewed again"));
+                }
+            }
+            if by == s.approved_by || by == s.recorded_by || s.reviewers.contains(&by) {
+                return Err(DomainError::new(
+                    "reviewer-must-be-independent",
+                    "a reviewer cannot be the approving official, the agent who recorded the separation, or the reviewer of the other level",
+                ));
+            }
+            if *decision == ReviewDecision::Return && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                return Err(DomainError::field("return-needs-note", "note", "returning a separation needs a note saying what to fix"));
+            }
+            Ok(vec![Event::SeparationReviewed {
+                family: *family,
+                separation: *separation,
+                level: *level,
+                decision: *decision,
+                note: note.clone(),
+                by,
+                at,
+            }])
+        }
+        Command::CorrectSeparation { family, separation, reason_code, policy, narrative, reason } => {
+            let f = family_of(world, *family)?;
+            let Some(s) = f.separation(*separation) else {
+                return Err(DomainError::field("separation-not-found", "separation", format!("family {family} has no separation {separation}")));
+            };
+            check_reason(profile, reason_code, policy)?;
+            non_empty(narrative, "narrative", "a separation needs a narrative")?;
+            non_empty(reason, "reason", "a correction needs a reason")?;
+            Ok(vec![Event::SeparationCorrected {
+                family: *family,
+                separation: *separation,
+                corrects: s.event_id,
+                reason_code: reason_code.clone(),
+                policy: policy.clone(),
+                narrative: narrative.clone(),
+                reason: reason.clone(),
+                by,
+                at,
+            }])
+        }
+        Command::Reunify { family, members, location } => {
+            let f = family_of(world, *family)?;
+            if members.is_empty() {
+                return Err(DomainError::field("reunify-needs-members", "members", "name the members who rejoin the family"));
+            }
+            non_empty(location, "location", "say where the family was reunified")?;
+            for m in members {
+                match f.member(*m) {
+                    Some(mm) if mm.status == MemberStatus::Separated => {}
+                    Some(_) => return Err(DomainError::field("not-separated", "members", format!("person {m} is not separated from this family"))),
+                    None => {
+                        return Err(DomainError::field(
+                            "reunify-original-family",
+                            "members",
+                            format!("person {m} was never in family {family}; reunification rejoins the original family"),
+                        ));
+                    }
+                }
+                let p = person_of(world, *m)?;
+                not_in_other_family(world, p, Some(*family))?;
+            }
+            if let Some(lead) = f.lead {
+                let lead_separated = f.member(lead).is_some_and(|m| m.status == MemberStatus::Separated);
+                if lead_separated && !members.contains(&lead) {
+                    return Err(DomainError::field(
+                        "lead-first",
+                        "members",
+                        "the family's lead is separated: reunify the lead first (or with these members), or designate a new lead who is with the family",
+                    ));
+                }
+            }
+            Ok(vec![Event::MembersReunified { family: *family, members: members.clone(), location: location.clone(), by, at }])
+        }
+        Command::BookIn { person, agency, facility } => {
+            let p = person_of(world, *person)?;
+            known_agency(profile, agency, "agency")?;
+            acting_for(meta, agency)?;
+            if let Some(Custody::InCustody { agency: cur, .. }) = &p.custody {
+                return Err(DomainError::field(
+                    "one-custody",
+                    "agency",
+                    format!("the person is in {cur} custody; a move between custodies is a transfer (offer, then accept)"),
+                ));
+            }
+            Ok(vec![Event::BookedIn { person: *person, agency: agency.clone(), facility: facility.clone(), at }])
+        }
+        Command::OfferTransfer { person, to_agency, to_facility } => {
+            let p = person_of(world, *person)?;
+            known_agency(profile, to_agency, "to_agency")?;
+            let cur = in_custody_of(p)?;
+            acting_for(meta, cur)?;
+            if p.pending_transfer.is_some() {
+                return Err(DomainError::new("transfer-pending", "a transfer is already offered; it must be accepted or rejected first"));
+            }
+            if cur == to_agency {
+                return Err(DomainError::field("transfer-to-self", "to_agency", format!("the person is already in {cur} custody")));
+            }
+            Ok(vec![Event::TransferOffered {
+                person: *person,
+                from_agency: cur.to_string(),
+                to_agency: to_agency.clone(),
+                to_facility: to_facility.clone(),
+                at,
+                by,
+            }])
+        }
+        Command::AcceptTransfer { person, facility } => {
+            let p = person_of(world, *person)?;
+            let Some(t) = &p.pending_transfer else {
+                return Err(DomainError::new("no-transfer-offered", "no transfer of this person has been offered"));
+            };
+            acting_for(meta, &t.to_agency)?;
+            let facility = facility.clone().or_else(|| t.to_facility.clone());
+            Ok(vec![Event::TransferAccepted { person: *person, agency: t.to_agency.clone(), facility, at, by }])
+        }
+        Command::RejectTransfer { person, reason } => {
+            let p = person_of(world, *person)?;
+            let Some(t) = &p.pending_transfer else {
+                return Err(DomainError::new("no-transfer-offered", "no transfer of this person has been offered"));
+            };
+            acting_for(meta, &t.to_agency)?;
+            non_empty(reason, "reason", "rejecting a transfer needs a reason")?;
+            Ok(vec![Event::TransferRejected { person: *person, agency: t.to_agency.clone(), reason: reason.clone(), at, by }])
+        }
+        Command::Release { person, us_address, conditions } => {
+            let p = person_of(world, *person)?;
+            let cur = in_custody_of(p)?;
+            acting_for(meta, cur)?;
+            let address = us_address.as_ref().map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
+            let mut out = vec![Event::Released { person: *person, at, us_address: address.clone(), conditions: conditions.clone(), by }];
+            if address.is_none() {
+                out.push(Event::FindingRaised {
+                    finding: FindingId(derived_id(&meta.idempotency_key, 0)),
+                    kind: "release-without-address".into(),
+                    subjects: vec![Subject::Person(*person)],
+                    message: "released without an intended U.S. address".into(),
+                    record: None,
+                });
+            }
+            Ok(out)
+        }
+        Command::Remove { person, to_country } => {
+            let p = person_of(world, *person)?;
+            let cur = in_custody_of(p)?;
+            acting_for(meta, cur)?;
+            Ok(vec![Event::Removed { person: *person, at, to_country: to_country.clone(), by }])
+        }
+        Command::ReferForProsecution { person } => {
+            let p = person_of(world, *person)?;
+            in_custody_of(p)?;
+            if p.referred_for_prosecution.is_some() {
+                return Err(DomainError::new("already-referred", "this person has already been referred for prosecution"));
+            }
+            if is_minor_on(p, &at) == Some(true) {
+                return Err(DomainError::new("minor-not-prosecuted", "a child under 18 is not referred for adult prosecution"));
+            }
+            Ok(vec![Event::ReferredForProsecution { person: *person, at, by }])
+        }
+        Command::RecordAgeOut { person, on } => {
+            let p = person_of(world, *person)?;
+            in_custody_of(p)?;
+            if p.aged_out {
+                return Err(DomainError::new("already-aged-out", "this person's turning 18 is already recorded"));
+            }
+            let Some(adult_on) = p.identity.birth.and_then(|b| b.adult_on()) else {
+                return Err(DomainError::new("birth-date-unknown", "the person's birth date is not known"));
+            };
+            if *on < adult_on || p.first_encountered.local_date() >= adult_on {
+                return Err(DomainError::field(
+                    "not-aged-out",
+                    "on",
+                    format!("the person turns 18 on {adult_on} and must have been encountered as a minor"),
+                ));
+            }
+            let family = world.active_family(*person);
+            let mut out = vec![Event::AgedOut { person: *person, on: adult_on, family }];
+            out.push(Event::FindingRaised {
+                finding: FindingId(derived_id(&meta.idempotency_key, 0)),
+                kind: "aged-out-in-custody".into(),
+                subjects: std::iter::once(Subject::Person(*person)).chain(family.map(Subject::Family)).collect(),
+                message: format!("turned 18 in custody on {adult_on}: no longer a child; review placement and family classification"),
+                record: None,
+            });
+            Ok(out)
+        }
+        Command::RaiseFinding { finding, kind, subjects, message, record } => {
+            if world.findings.contains_key(finding) {
+                return Err(DomainError::new("finding-exists", "this finding is already raised"));
+            }
+            Ok(vec![Event::FindingRaised {
+                finding: *finding,
+                kind: kind.clone(),
+                subjects: subjects.clone(),
+                message: message.clone(),
+                record: record.clone(),
+            }])
+        }
+        Command::ResolveFinding { finding, resolution } => {
+            let Some(f) = world.findings.get(finding) else {
+                return Err(DomainError::field("finding-not-found", "finding", format!("no finding {finding}")));
+            };
+            if f.resolved.is_some() {
+                return Err(DomainError::new("finding-resolved", "this finding is already resolved"));
+            }
+            non_empty(resolution, "resolution", "say how the finding was resolved")?;
+            Ok(vec![Event::FindingResolved { finding: *finding, resolution: resolution.clone(), by }])
+        }
+    }
+}
+
+fn person_of(world: &World, id: PersonId) -> R<&PersonState> {
+    world.persons.get(&id).ok_or_else(|| DomainError::field("person-not-found", "person", format!("no person {id}")))
+}
+
+fn family_of(world: &World, id: FamilyId) -> R<&FamilyState> {
+    world.families.get(&id).ok_or_else(|| DomainError::field("family-not-found", "family", format!("no family {id}")))
+}
+
+fn non_empty(value: &str, field: &'static str, message: &str) -> R<()> {
+    if value.trim().is_empty() {
+        return Err(DomainError::field("required", field, message.to_string()));
+    }
+    Ok(())
+}
+
+fn known_agency(profile: &Profile, agency: &str, field: &'static str) -> R<()> {
+    if profile.agencies.contains_key(agency) {
+        return Ok(());
+    }
+    let known: Vec<&str> = profile.agencies.keys().map(String::as_str).collect();
+    Err(DomainError::field("unknown-agency", field, format!("agency {agency:?} is not in the profile; known: {}", known.join(", "))))
+}
+
+/// Custody acts are done by the agency that holds (or receives) the person.
+fn acting_for(meta: &CommandMeta, agency: &str) -> R<()> {
+    if meta.actor.role == "admin" || meta.actor.role == "importer" || meta.actor.agency == agency {
+        return Ok(());
+    }
+    Err(DomainError::new(
+        "custody-agency-only",
+        format!("only {agency} can do this while it holds the person; you act for {}", meta.actor.agency),
+    ))
+}
+
+fn in_custody_of(p: &PersonState) -> R<&str> {
+    match &p.custody {
+        Some(Custody::InCustody { agency, .. }) => Ok(agency),
+        _ => Err(DomainError::new("not-in-custody", "the person is not in custody")),
+    }
+}
+
+fn check_reason(profile: &Profile, code: &str, policy: &Option<String>) -> R<()> {
+    let Some(rc) = profile.reason_codes.get(code) else {
+        let known: Vec<&str> = profile.reason_codes.keys().map(String::as_str).collect();
+        return Err(DomainError::field(
+            "unknown-reason-code",
+            "reason_code",
+            format!("reason code {code:?} is not in the profile; use exactly one of {}", known.join(", ")),
+        ));
+    };
+    let has_policy = policy.as_deref().is_some_and(|p| !p.trim().is_empty());
+    if rc.requires_policy && !has_policy {
+        return Err(DomainError::field("policy-required", "policy", format!("reason {code} ({}) must name the enforcement policy", rc.meaning)));
+    }
+    if !rc.requires_policy && has_policy {
+        return Err(DomainError::field("policy-not-applicable", "policy", format!("reason {code} does not take a policy; use the policy code")));
+    }
+    Ok(())
+}
+
+/// A person is in at most one active family at a time.
+fn not_in_other_family(world: &World, p: &PersonState, this: Option<FamilyId>) -> R<()> {
+    match world.active_family(p.id) {
+        Some(other) if Some(other) != this => Err(DomainError::field(
+            "one-active-family",
+            "person",
+            format!("person {} is already with family {other}; a person is in at most one active family", p.id),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_minor_on(p: &PersonState, at: &Instant) -> Option<bool> {
+    p.identity.birth.map(|b| b.age_on(at.local_date()) < 18)
+}
+
+/// Per-member rules of a UNIT: the parent or guardian is 18+, the child under 18
+/// (ages at the encounter).
+fn check_member_fits(kind: FamilyKind, p: &PersonState, m: &NewMember, formed_at: &Instant) -> R<()> {
+    if kind != FamilyKind::Unit {
+        return Ok(());
+    }
+    let minor = is_minor_on(p, formed_at);
+    if m.role.is_parent_or_guardian() && minor == Some(true) {
+        return Err(DomainError::field(
+            "unit-parent-adult",
+            "role",
+            "a parent under 18 with a child is a family GROUP, not a UNIT",
+        ));
+    }
+    if m.role.is_child() && minor == Some(false) {
+        return Err(DomainError::field("unit-child-minor", "role", "a child in a family UNIT must be under 18 at the encounter"));
+    }
+    if !m.role.is_parent_or_guardian() && !m.role.is_child() {
+        return Err(DomainError::field(
+            "unit-roles",
+            "role",
+            format!("a {} belongs in a family GROUP; a UNIT is parents or legal guardians with their children", m.role.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+/// A UNIT needs a parent or legal guardian aged 18+ and a child under 18.
+fn check_unit_composition(world: &World, kind: FamilyKind, members: &[NewMember], formed_at: &Instant) -> R<()> {
+    if kind != FamilyKind::Unit {
+        return Ok(());
+    }
+    let age = |m: &NewMember| world.persons.get(&m.person).and_then(|p| is_minor_on(p, formed_at));
+    let adult = members.iter().any(|m| m.role.is_parent_or_guardian() && age(m) == Some(false));
+    let child = members.iter().any(|m| m.role.is_child() && age(m) == Some(true));
+    if !adult {
+        return Err(DomainError::field(
+            "unit-needs-adult-parent",
+            "members",
+            "a family UNIT needs a parent or legal guardian aged 18 or over with a known birth date",
+        ));
+    }
+    if !child {
+        return Err(DomainError::field("unit-needs-child", "members", "a family UNIT needs a child under 18 with a known birth date"));
+    }
+    Ok(())
+}
+
+fn member_events(family: FamilyId, m: &NewMember, by: &str) -> Vec<Event> {
+    vec![
+        Event::MemberAdded { family, person: m.person, role: m.role, established: m.established, by: by.to_string() },
+        Event::JoinedFamily { person: m.person, family, role: m.role },
+    ]
+}
+
+/// Roles that make someone a parent of a child in the family.
+pub fn is_parent_child(parent: Role, child: Role) -> bool {
+    parent.is_parent_or_guardian() && child.is_child()
+}

@@ -1,0 +1,185 @@
+//! Events: the facts Kinship records. Nothing is ever deleted; corrections are
+//! new events that point (by event id) at what they correct.
+
+use crate::family::{Classification, Establishment, FamilyKind, ReviewDecision, Role};
+use crate::ids::{FamilyId, FindingId, PersonId, SeparationId, StreamId};
+use crate::person::{Citizenship, Identity, SourceRef};
+use crate::time::Instant;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where and when a person was encountered. `key` groups the people
+/// apprehended together: `BP:<event_id>`, or the record itself when the
+/// source has no event (ICE, ORR).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncounterRef {
+    pub key: String,
+    pub at: Instant,
+    pub sector: Option<String>,
+    pub station: Option<String>,
+}
+
+/// What a source record said besides identity and encounter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RecordDetails {
+    pub classification: Option<Classification>,
+    pub us_address: Option<String>,
+    pub notes: Option<String>,
+    /// Columns outside the spec, kept as `extra.<name>`, never dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Subject {
+    Person(PersonId),
+    Family(FamilyId),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    // ---- person stream ----
+    PersonRecorded {
+        person: PersonId,
+        identity: Identity,
+        record: SourceRef,
+        encounter: EncounterRef,
+        details: RecordDetails,
+    },
+    /// Another record (often another agency's) of a person already known.
+    RecordAttached {
+        person: PersonId,
+        identity: Identity,
+        record: SourceRef,
+        encounter: EncounterRef,
+        details: RecordDetails,
+    },
+    /// A record's identity or details were corrected; the old values stay in
+    /// the event that `corrects` names.
+    RecordCorrected {
+        person: PersonId,
+        record: SourceRef,
+        corrects: Uuid,
+        reason: String,
+        identity: Identity,
+        encounter: EncounterRef,
+        details: RecordDetails,
+        changed: Vec<String>,
+    },
+    BookedIn { person: PersonId, agency: String, facility: Option<String>, at: Instant },
+    TransferOffered { person: PersonId, from_agency: String, to_agency: String, to_facility: Option<String>, at: Instant, by: String },
+    TransferAccepted { person: PersonId, agency: String, facility: Option<String>, at: Instant, by: String },
+    TransferRejected { person: PersonId, agency: String, reason: String, at: Instant, by: String },
+    Released { person: PersonId, at: Instant, us_address: Option<String>, conditions: Option<String>, by: String },
+    Removed { person: PersonId, at: Instant, to_country: Option<Citizenship>, by: String },
+    JoinedFamily { person: PersonId, family: FamilyId, role: Role },
+    ReferredForProsecution { person: PersonId, at: Instant, by: String },
+    /// A child turned 18 in custody and is now classified as an adult.
+    AgedOut { person: PersonId, on: Date, family: Option<FamilyId> },
+
+    // ---- family stream ----
+    FamilyFormed {
+        family: FamilyId,
+        kind: FamilyKind,
+        formed_at: Instant,
+        /// The id the source recorded (e.g. an FMUA number), if any.
+        source_family: Option<SourceRef>,
+        by: String,
+    },
+    MemberAdded { family: FamilyId, person: PersonId, role: Role, established: Establishment, by: String },
+    LeadDesignated { family: FamilyId, person: PersonId, by: String },
+    SeparationRecorded {
+        family: FamilyId,
+        separation: SeparationId,
+        members: Vec<PersonId>,
+        reason_code: String,
+        policy: Option<String>,
+        narrative: String,
+        approved_by: String,
+        recorded_by: String,
+        at: Instant,
+    },
+    SeparationReviewed {
+        family: FamilyId,
+        separation: SeparationId,
+        level: u8,
+        decision: ReviewDecision,
+        note: Option<String>,
+        by: String,
+        at: Instant,
+    },
+    /// A returned separation resubmitted with a corrected reason; points at
+    /// the event it corrects.
+    SeparationCorrected {
+        family: FamilyId,
+        separation: SeparationId,
+        corrects: Uuid,
+        reason_code: String,
+        policy: Option<String>,
+        narrative: String,
+        reason: String,
+        by: String,
+        at: Instant,
+    },
+    MembersReunified { family: FamilyId, members: Vec<PersonId>, location: String, by: String, at: Instant },
+
+    // ---- finding stream ----
+    FindingRaised { finding: FindingId, kind: String, subjects: Vec<Subject>, message: String, record: Option<SourceRef> },
+    FindingResolved { finding: FindingId, resolution: String, by: String },
+}
+
+impl Event {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::PersonRecorded { .. } => "PersonRecorded",
+            Event::RecordAttached { .. } => "RecordAttached",
+            Event::RecordCorrected { .. } => "RecordCorrected",
+            Event::BookedIn { .. } => "BookedIn",
+            Event::TransferOffered { .. } => "TransferOffered",
+            Event::TransferAccepted { .. } => "TransferAccepted",
+            Event::TransferRejected { .. } => "TransferRejected",
+            Event::Released { .. } => "Released",
+            Event::Removed { .. } => "Removed",
+            Event::JoinedFamily { .. } => "JoinedFamily",
+            Event::ReferredForProsecution { .. } => "ReferredForProsecution",
+            Event::AgedOut { .. } => "AgedOut",
+            Event::FamilyFormed { .. } => "FamilyFormed",
+            Event::MemberAdded { .. } => "MemberAdded",
+            Event::LeadDesignated { .. } => "LeadDesignated",
+            Event::SeparationRecorded { .. } => "SeparationRecorded",
+            Event::SeparationReviewed { .. } => "SeparationReviewed",
+            Event::SeparationCorrected { .. } => "SeparationCorrected",
+            Event::MembersReunified { .. } => "MembersReunified",
+            Event::FindingRaised { .. } => "FindingRaised",
+            Event::FindingResolved { .. } => "FindingResolved",
+        }
+    }
+
+    /// The stream this event belongs to.
+    pub fn stream(&self) -> StreamId {
+        match self {
+            Event::PersonRecorded { person, .. }
+            | Event::RecordAttached { person, .. }
+            | Event::RecordCorrected { person, .. }
+            | Event::BookedIn { person, .. }
+            | Event::TransferOffered { person, .. }
+            | Event::TransferAccepted { person, .. }
+            | Event::TransferRejected { person, .. }
+            | Event::Released { person, .. }
+            | Event::Removed { person, .. }
+            | Event::JoinedFamily { person, .. }
+            | Event::ReferredForProsecution { person, .. }
+            | Event::AgedOut { person, .. } => StreamId::Person(*person),
+            Event::FamilyFormed { family, .. }
+            | Event::MemberAdded { family, .. }
+            | Event::LeadDesignated { family, .. }
+            | Event::SeparationRecorded { family, .. }
+            | Event::SeparationReviewed { family, .. }
+            | Event::SeparationCorrected { family, .. }
+            | Event::MembersReunified { family, .. } => StreamId::Family(*family),
+            Event::FindingRaised { finding, .. } | Event::FindingResolved { finding, .. } => StreamId::Finding(*finding),
+        }
+    }
+}

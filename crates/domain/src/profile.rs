@@ -1,0 +1,283 @@
+//! The jurisdiction profile: policy as data.
+//!
+//! Reason codes, legal clocks, agencies and roles are read from a TOML file.
+//! A bad profile is refused at start with the line and the key that are wrong,
+//! because a silently ignored typo in a reason code table is exactly the kind
+//! of error that made 2018's separations uncountable.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub const DEFAULT_PROFILE: &str = include_str!("../../../profiles/default.toml");
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub jurisdiction: Jurisdiction,
+    pub agencies: BTreeMap<String, Agency>,
+    #[serde(default)]
+    pub facility_kinds: BTreeMap<String, String>,
+    pub reason_codes: BTreeMap<String, ReasonCode>,
+    #[serde(default)]
+    pub clocks: BTreeMap<String, Clock>,
+    pub review: Review,
+    pub roles: BTreeMap<String, RoleDef>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jurisdiction {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agency {
+    pub name: String,
+    /// Custody in a border agency runs the child-in-border-custody clock.
+    #[serde(default)]
+    pub border: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonCode {
+    pub meaning: String,
+    /// The adult is referred for prosecution: starts the referral clock.
+    #[serde(default)]
+    pub prosecution: bool,
+    /// The separation must name the enforcement policy it was made under.
+    #[serde(default)]
+    pub requires_policy: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    MinorInBorderCustody,
+    AdultProsecutionReferral,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clock {
+    pub label: String,
+    pub hours: u32,
+    pub applies_to: ClockKind,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    pub level1: String,
+    pub level2: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDef {
+    pub label: String,
+    /// Agency code, or `*` for any agency.
+    pub agency: String,
+    pub may: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("profile {origin}: line {line}, key `{key}`: {message}")]
+pub struct ProfileError {
+    pub origin: String,
+    pub line: usize,
+    pub key: String,
+    pub message: String,
+}
+
+/// Every permission a role may hold. A role naming anything else is refused,
+/// so a misspelt permission cannot silently deny (or grant) an action.
+pub const PERMISSIONS: &[&str] = &[
+    "*",
+    "person.record",
+    "person.correct",
+    "family.form",
+    "family.lead",
+    "family.reunify",
+    "separation.record",
+    "separation.review.1",
+    "separation.review.2",
+    "custody.book",
+    "custody.transfer",
+    "custody.release",
+    "custody.remove",
+    "finding.raise",
+    "finding.resolve",
+    "prosecution.refer",
+];
+
+impl Profile {
+    pub fn default_profile() -> Result<Self, ProfileError> {
+        Self::parse(DEFAULT_PROFILE, "default")
+    }
+
+    /// Parses and validates a profile. `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ProfileError> {
+        let de = toml::Deserializer::new(text);
+        let profile: Profile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner
+                .span()
+                .map(|s| line_of_offset(text, s.start))
+                .unwrap_or_else(|| line_of_key(text, &key));
+            ProfileError { origin: origin.into(), line, key, message: inner.message().to_string() }
+        })?;
+        profile.validate(text, origin)?;
+        Ok(profile)
+    }
+
+    fn validate(&self, text: &str, origin: &str) -> Result<(), ProfileError> {
+        let fail = |key: String, message: String| ProfileError {
+            origin: origin.into(),
+            line: line_of_key(text, &key),
+            key,
+            message,
+        };
+        for (code, rc) in &self.reason_codes {
+            if !valid_code(code) {
+                return Err(fail(format!("reason_codes.{code}"), "a reason code is 2-8 capital letters".into()));
+            }
+            if rc.meaning.trim().is_empty() {
+                return Err(fail(format!("reason_codes.{code}.meaning"), "a reason code needs its meaning".into()));
+            }
+        }
+        for (name, clock) in &self.clocks {
+            if clock.hours == 0 {
+                return Err(fail(format!("clocks.{name}.hours"), "a legal clock must run for at least one hour".into()));
+            }
+        }
+        for (name, role) in &self.roles {
+            if role.agency != "*" && !self.agencies.contains_key(&role.agency) {
+                return Err(fail(
+                    format!("roles.{name}.agency"),
+                    format!("agency {:?} is not declared under [agencies]", role.agency),
+                ));
+            }
+            if let Some(p) = role.may.iter().find(|p| !PERMISSIONS.contains(&p.as_str())) {
+                return Err(fail(
+                    format!("roles.{name}.may"),
+                    format!("unknown permission {p:?}; known: {}", PERMISSIONS.join(", ")),
+                ));
+            }
+        }
+        for (key, perm) in [("review.level1", &self.review.level1), ("review.level2", &self.review.level2)] {
+            if !PERMISSIONS.contains(&perm.as_str()) {
+                return Err(fail(key.into(), format!("unknown permission {perm:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn role(&self, key: &str) -> Option<&RoleDef> {
+        self.roles.get(key)
+    }
+
+    /// May `role` (acting for `agency`) use `permission`?
+    pub fn permits(&self, role: &str, agency: &str, permission: &str) -> bool {
+        self.roles.get(role).is_some_and(|r| {
+            (r.agency == "*" || r.agency == agency) && r.may.iter().any(|p| p == "*" || p == permission)
+        })
+    }
+
+    pub fn is_border_agency(&self, agency: &str) -> bool {
+        self.agencies.get(agency).is_some_and(|a| a.border)
+    }
+
+    pub fn clock(&self, kind: ClockKind) -> Option<&Clock> {
+        self.clocks.values().find(|c| c.applies_to == kind)
+    }
+}
+
+fn valid_code(code: &str) -> bool {
+    (2..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// Finds the line of a dotted key such as `roles.bp_agent.agency`: the line of
+/// `key = …` inside the `[roles.bp_agent]` table, or of the table header.
+fn line_of_key(text: &str, key: &str) -> usize {
+    let (table, leaf) = match key.rsplit_once('.') {
+        Some((t, l)) => (t, l),
+        None => ("", key),
+    };
+    let mut in_table = table.is_empty();
+    let mut header_line = 0;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('[') {
+            let name = line.trim_matches(|c| c == '[' || c == ']').trim();
+            if name == key {
+                return i + 1;
+            }
+            in_table = name == table;
+            if in_table {
+                header_line = i + 1;
+            }
+            continue;
+        }
+        if in_table && line.split('=').next().map(str::trim) == Some(leaf) {
+            return i + 1;
+        }
+    }
+    header_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_profile_loads_with_the_e3_codes_and_fmpp() {
+        let p = Profile::default_profile();
+        assert!(p.is_ok(), "{p:?}");
+        let Ok(p) = p else { return };
+        for code in ["ERR", "FCCO", "FCNR", "FCNFRP", "FMEW", "FMGA", "FMH", "FMPC", "FMPO", "FMPIV", "FMT"] {
+            assert!(p.reason_codes.contains_key(code), "missing {code}");
+        }
+        assert!(p.reason_codes.get("FMPP").is_some_and(|c| c.requires_policy));
+        assert_eq!(p.clock(ClockKind::MinorInBorderCustody).map(|c| c.hours), Some(72));
+        assert_eq!(p.clock(ClockKind::AdultProsecutionReferral).map(|c| c.hours), Some(48));
+    }
+
+    #[test]
+    fn a_type_error_names_line_and_key() {
+        let text = DEFAULT_PROFILE.replace("hours = 72", "hours = \"seventy-two\"");
+        let err = Profile::parse(&text, "t.toml").err();
+        let expected_line = text.lines().position(|l| l.contains("seventy-two")).map(|i| i + 1);
+        assert_eq!(err.as_ref().map(|e| e.line), expected_line);
+        assert_eq!(err.map(|e| e.key), Some("clocks.child_border_custody.hours".to_string()));
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let text = DEFAULT_PROFILE.replace("prosecution = true\n# The", "prosecuton = true\n# The");
+        let err = Profile::parse(&text, "t.toml").err();
+        assert!(err.as_ref().is_some_and(|e| e.message.contains("prosecuton")), "{err:?}");
+    }
+
+    #[test]
+    fn a_semantic_error_names_line_and_key() {
+        let text = DEFAULT_PROFILE.replace("agency = \"ICE\"\nmay = [\"custody.transfer\"", "agency = \"ICEE\"\nmay = [\"custody.transfer\"");
+        let err = Profile::parse(&text, "t.toml").err();
+        let expected_line = text.lines().position(|l| l.contains("\"ICEE\"")).map(|i| i + 1);
+        assert_eq!(err.as_ref().map(|e| e.key.as_str()), Some("roles.ice_juvenile_coordinator.agency"));
+        assert_eq!(err.map(|e| e.line), expected_line);
+    }
+
+    #[test]
+    fn an_unknown_permission_is_refused() {
+        let text = DEFAULT_PROFILE.replace("may = [\"finding.resolve\"]", "may = [\"finding.resolv\"]");
+        let err = Profile::parse(&text, "t.toml").err();
+        assert_eq!(err.map(|e| e.key), Some("roles.hq_analyst.may".to_string()));
+    }
+}
