@@ -108,8 +108,8 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             };
             non_empty(reason, "reason", "a correction needs a reason")?;
             let mut changed = vec![];
-            let old_identity = if p.records.first().is_some_and(|f| &f.record == record) { Some(&p.identity) } else { None };
-            if let Some(old) = old_identity {
+            {
+                let old = &r.identity;
                 if old.name != identity.name {
                     changed.push("name".to_string());
                 }
@@ -125,8 +125,6 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
                 if old.a_number != identity.a_number {
                     changed.push("a_number".to_string());
                 }
-            } else {
-                changed.push("identity".to_string());
             }
             if r.encounter != *encounter {
                 changed.push("encounter".to_string());

@@ -31,6 +31,8 @@ pub struct RecordState {
     /// The event that holds this record's current content (the original or
     /// its latest correction).
     pub event_id: Uuid,
+    /// The identity as this record stated it.
+    pub identity: Identity,
     pub encounter: EncounterRef,
     pub details: RecordDetails,
 }
@@ -141,6 +143,7 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                     records: vec![RecordState {
                         record: record.clone(),
                         event_id,
+                        identity: identity.clone(),
                         encounter: encounter.clone(),
                         details: details.clone(),
                     }],
@@ -159,13 +162,14 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                 if encounter.at < p.first_encountered {
                     p.first_encountered = encounter.at.clone();
                 }
-                p.records.push(RecordState { record: record.clone(), event_id, encounter: encounter.clone(), details: details.clone() });
+                p.records.push(RecordState { record: record.clone(), event_id, identity: identity.clone(), encounter: encounter.clone(), details: details.clone() });
             }
         }
         Event::RecordCorrected { person, record, identity, encounter, details, .. } => {
             if let Some(p) = world.persons.get_mut(person) {
                 if let Some(r) = p.records.iter_mut().find(|r| &r.record == record) {
                     r.event_id = event_id;
+                    r.identity = identity.clone();
                     r.encounter = encounter.clone();
                     r.details = details.clone();
                 }

@@ -1,1 +1,174 @@
+//! The embedded SQLite store: WAL mode, writes in `BEGIN IMMEDIATE`, the log
+//! guarded by triggers, projections updated in the same transaction as the
+//! append. All of Kinship's SQLite SQL lives in this crate.
 
+mod append;
+mod project;
+mod queries;
+mod schema;
+
+use kinship_store::{Append, Appended, LogHead, Store, StoreError, StoredEvent};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+pub struct SqliteStore {
+    path: PathBuf,
+    write: Mutex<Connection>,
+    read: Mutex<Connection>,
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `kinship.db` inside `dir`, creating the
+    /// directory on first use.
+    pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display())))?;
+        Self::open(&dir.join("kinship.db"))
+    }
+
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let write = Connection::open(path).map_err(db_err)?;
+        write
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+            )
+            .map_err(db_err)?;
+        write.execute_batch(schema::LOG).map_err(db_err)?;
+        write.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
+        let read = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(db_err)?;
+        read.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536;").map_err(db_err)?;
+        Ok(Self { path: path.to_path_buf(), write: Mutex::new(write), read: Mutex::new(read) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.write.lock().map_err(|_| StoreError::Backend("writer connection poisoned by an earlier panic".into()))
+    }
+
+    fn reader(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.read.lock().map_err(|_| StoreError::Backend("reader connection poisoned by an earlier panic".into()))
+    }
+}
+
+pub(crate) fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let id: String = r.get(1)?;
+    let prev: Vec<u8> = r.get(7)?;
+    let hash: Vec<u8> = r.get(8)?;
+    Ok(StoredEvent {
+        position: r.get::<_, i64>(0)? as u64,
+        id: uuid::Uuid::parse_str(&id).unwrap_or_default(),
+        stream: r.get(2)?,
+        version: r.get::<_, i64>(3)? as u64,
+        event_type: r.get(4)?,
+        payload: r.get(5)?,
+        meta: r.get(6)?,
+        prev_hash: prev.try_into().unwrap_or([0xff; 32]),
+        hash: hash.try_into().unwrap_or([0xff; 32]),
+    })
+}
+
+const EVENT_COLS: &str = "position, id, stream, version, type, payload, meta, prev_hash, hash";
+
+impl Store for SqliteStore {
+    fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
+        let mut conn = self.writer()?;
+        append::append(&mut conn, batch)
+    }
+
+    fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError> {
+        let conn = self.reader()?;
+        conn.prepare_cached("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = ?1")
+            .and_then(|mut s| {
+                s.query_row(params![key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)))
+                    .optional()
+            })
+            .map_err(db_err)
+    }
+
+    fn stream_version(&self, stream: &kinship_domain::StreamId) -> Result<u64, StoreError> {
+        let conn = self.reader()?;
+        let v: Option<i64> = conn
+            .prepare_cached("SELECT version FROM streams WHERE stream = ?1")
+            .and_then(|mut s| s.query_row(params![stream.to_string()], |r| r.get(0)).optional())
+            .map_err(db_err)?;
+        Ok(v.unwrap_or(0) as u64)
+    }
+
+    fn read_stream(&self, stream: &kinship_domain::StreamId) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.reader()?;
+        let mut st = conn
+            .prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE stream = ?1 ORDER BY version"))
+            .map_err(db_err)?;
+        let rows = st.query_map(params![stream.to_string()], row_to_event).map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.reader()?;
+        let mut st = conn
+            .prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE position > ?1 ORDER BY position LIMIT ?2"))
+            .map_err(db_err)?;
+        let rows = st.query_map(params![after as i64, limit as i64], row_to_event).map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    fn head(&self) -> Result<LogHead, StoreError> {
+        let conn = self.reader()?;
+        append::read_head(&conn)
+    }
+
+    fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
+        let mut conn = self.writer()?;
+        project::rebuild(&mut conn, progress)
+    }
+
+    fn person_by_record(&self, record: &kinship_domain::person::SourceRef) -> Result<Option<kinship_domain::PersonId>, StoreError> {
+        queries::person_by_record(&*self.reader()?, record)
+    }
+
+    fn persons_by_a_number(&self, a: &kinship_domain::ANumber) -> Result<Vec<kinship_domain::PersonId>, StoreError> {
+        queries::persons_by_a_number(&*self.reader()?, a)
+    }
+
+    fn family_by_source(&self, family: &kinship_domain::person::SourceRef) -> Result<Option<kinship_domain::FamilyId>, StoreError> {
+        queries::family_by_source(&*self.reader()?, family)
+    }
+
+    fn persons_in_encounter(&self, key: &str) -> Result<Vec<kinship_domain::PersonId>, StoreError> {
+        queries::persons_in_encounter(&*self.reader()?, key)
+    }
+
+    fn person(&self, id: kinship_domain::PersonId) -> Result<Option<kinship_store::PersonView>, StoreError> {
+        queries::person(&*self.reader()?, id)
+    }
+
+    fn custody_history(&self, id: kinship_domain::PersonId) -> Result<Vec<kinship_store::CustodyEntry>, StoreError> {
+        queries::custody_history(&*self.reader()?, id)
+    }
+
+    fn search(&self, q: &kinship_store::SearchQuery) -> Result<Vec<kinship_store::PersonView>, StoreError> {
+        queries::search(&*self.reader()?, q)
+    }
+
+    fn separated_children(&self, today: jiff::civil::Date) -> Result<Vec<kinship_store::SeparatedChild>, StoreError> {
+        queries::separated_children(&*self.reader()?, today)
+    }
+
+    fn findings(&self, open_only: bool) -> Result<Vec<kinship_store::FindingView>, StoreError> {
+        queries::findings(&*self.reader()?, open_only)
+    }
+
+    fn projection_dump(&self) -> Result<String, StoreError> {
+        queries::dump(&*self.reader()?)
+    }
+}

@@ -1,1 +1,101 @@
+//! The store: one trait every backend implements, the hash chain that links
+//! the log, the verifier, and the read-side view types.
+//!
+//! Backends (`kinship-store-sqlite`, later PostgreSQL) hold the only SQL. The
+//! conformance suite in [`conformance`] is run against each of them.
 
+pub mod chain;
+pub mod conformance;
+pub mod error;
+pub mod verify;
+pub mod views;
+
+pub use error::StoreError;
+pub use views::*;
+
+use kinship_domain::{ANumber, Event, FamilyId, PersonId, StreamId, person::SourceRef};
+use uuid::Uuid;
+
+/// One command's events, appended atomically with its concurrency checks.
+#[derive(Clone, Debug)]
+pub struct Append {
+    /// Idempotency key: a second append with the same key and the same
+    /// `command_hash` is answered with the first result and writes nothing.
+    pub key: String,
+    pub command_hash: String,
+    /// JSON of the command metadata (actor, key, time), stored with each event.
+    pub meta_json: String,
+    /// Every stream the decision read or writes, with the version it saw
+    /// (0 = the stream must not exist yet).
+    pub expected: Vec<(StreamId, u64)>,
+    pub events: Vec<(Uuid, Event)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Positions `first..=last` were written (empty when `first > last`).
+    Committed { first: u64, last: u64 },
+    /// The key was seen before with the same command: nothing was written.
+    Replayed { first: u64, last: u64 },
+}
+
+/// An event as the log holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub position: u64,
+    pub id: Uuid,
+    pub stream: String,
+    pub version: u64,
+    pub event_type: String,
+    pub payload: String,
+    pub meta: String,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+}
+
+impl StoredEvent {
+    pub fn event(&self) -> Result<Event, StoreError> {
+        serde_json::from_str(&self.payload)
+            .map_err(|e| StoreError::Corrupt { position: self.position, reason: format!("payload does not parse: {e}") })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct LogHead {
+    pub position: u64,
+    pub hash: [u8; 32],
+}
+
+/// The store every backend implements. Synchronous on purpose: SQLite is
+/// embedded and synchronous; the server runs store calls on a blocking pool.
+pub trait Store: Send + Sync {
+    /// Appends each command's events in order, all in one transaction: all
+    /// commit or none do. Each command's expected versions are checked after
+    /// the earlier commands of the batch are applied.
+    fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError>;
+    /// What an idempotency key was used for: (command hash, first, last position).
+    fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError>;
+    fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError>;
+    fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Events with position > `after`, in position order, at most `limit`.
+    fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    fn head(&self) -> Result<LogHead, StoreError>;
+    /// Drops and recreates every projection from the log. Returns the number
+    /// of events replayed; calls `progress` with the position reached.
+    fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError>;
+
+    // -- lookups that commands need --
+    fn person_by_record(&self, record: &SourceRef) -> Result<Option<PersonId>, StoreError>;
+    fn persons_by_a_number(&self, a_number: &ANumber) -> Result<Vec<PersonId>, StoreError>;
+    fn family_by_source(&self, family: &SourceRef) -> Result<Option<FamilyId>, StoreError>;
+    fn persons_in_encounter(&self, key: &str) -> Result<Vec<PersonId>, StoreError>;
+
+    // -- queries --
+    fn person(&self, id: PersonId) -> Result<Option<PersonView>, StoreError>;
+    fn custody_history(&self, id: PersonId) -> Result<Vec<CustodyEntry>, StoreError>;
+    fn search(&self, query: &SearchQuery) -> Result<Vec<PersonView>, StoreError>;
+    fn separated_children(&self, today: jiff::civil::Date) -> Result<Vec<SeparatedChild>, StoreError>;
+    fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError>;
+    /// Every projection row, in a stable order: rebuild must reproduce it exactly.
+    fn projection_dump(&self) -> Result<String, StoreError>;
+}

@@ -1,0 +1,377 @@
+//! Read queries over the projections.
+
+use crate::db_err;
+use jiff::civil::Date;
+use kinship_domain::person::SourceRef;
+use kinship_domain::{ANumber, FamilyId, PersonId, name};
+use kinship_store::{
+    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonView, SearchQuery, SeparatedChild,
+    SeparatedParent, StoreError,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeMap;
+
+type R<T> = Result<T, StoreError>;
+
+fn pid(text: &str) -> R<PersonId> {
+    PersonId::parse(text).ok_or_else(|| StoreError::Backend(format!("bad person id in projection: {text}")))
+}
+
+fn fid(text: &str) -> R<FamilyId> {
+    FamilyId::parse(text).ok_or_else(|| StoreError::Backend(format!("bad family id in projection: {text}")))
+}
+
+pub fn person_by_record(conn: &Connection, r: &SourceRef) -> R<Option<PersonId>> {
+    let id: Option<String> = conn
+        .prepare_cached("SELECT person_id FROM person_records WHERE source = ?1 AND record_id = ?2")
+        .and_then(|mut s| s.query_row(params![r.source, r.record_id], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    id.as_deref().map(pid).transpose()
+}
+
+pub fn persons_by_a_number(conn: &Connection, a: &ANumber) -> R<Vec<PersonId>> {
+    let mut st = conn.prepare_cached("SELECT id FROM persons WHERE a_number = ?1 ORDER BY id").map_err(db_err)?;
+    let ids: Vec<String> = st.query_map(params![a.as_str()], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
+    ids.iter().map(|s| pid(s)).collect()
+}
+
+pub fn family_by_source(conn: &Connection, f: &SourceRef) -> R<Option<FamilyId>> {
+    let id: Option<String> = conn
+        .prepare_cached("SELECT id FROM families WHERE source = ?1 AND source_family_id = ?2")
+        .and_then(|mut s| s.query_row(params![f.source, f.record_id], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    id.as_deref().map(fid).transpose()
+}
+
+pub fn persons_in_encounter(conn: &Connection, key: &str) -> R<Vec<PersonId>> {
+    let mut st = conn.prepare_cached("SELECT DISTINCT person_id FROM encounter_persons WHERE key = ?1 ORDER BY person_id").map_err(db_err)?;
+    let ids: Vec<String> = st.query_map(params![key], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
+    ids.iter().map(|s| pid(s)).collect()
+}
+
+const PERSON_COLS: &str = "p.id, p.given, p.family, p.birth_date, p.birth_estimated, p.sex, p.citizenship, p.a_number, \
+    p.first_encountered, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.family_id, p.aged_out";
+
+struct PersonRow {
+    id: String,
+    given: Option<String>,
+    family: Option<String>,
+    birth: Option<String>,
+    estimated: bool,
+    sex: Option<String>,
+    citizenship: Option<String>,
+    a_number: Option<String>,
+    first: String,
+    custody: CustodyNow,
+    family_id: Option<String>,
+    aged_out: bool,
+}
+
+fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
+    Ok(PersonRow {
+        id: r.get(0)?,
+        given: r.get(1)?,
+        family: r.get(2)?,
+        birth: r.get(3)?,
+        estimated: r.get(4)?,
+        sex: r.get(5)?,
+        citizenship: r.get(6)?,
+        a_number: r.get(7)?,
+        first: r.get(8)?,
+        custody: CustodyNow { status: r.get(9)?, agency: r.get(10)?, facility: r.get(11)?, since: r.get(12)? },
+        family_id: r.get(13)?,
+        aged_out: r.get(14)?,
+    })
+}
+
+fn display_name(given: &Option<String>, family: &Option<String>) -> String {
+    format!("{} {}", given.as_deref().unwrap_or("FNU"), family.as_deref().unwrap_or("LNU"))
+}
+
+fn view(conn: &Connection, row: PersonRow) -> R<PersonView> {
+    let family = match &row.family_id {
+        Some(f) => conn
+            .prepare_cached(
+                "SELECT f.kind, m.role, m.status, f.lead FROM memberships m JOIN families f ON f.id = m.family_id \
+                 WHERE m.family_id = ?1 AND m.person_id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![f, row.id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                })
+                .optional()
+            })
+            .map_err(db_err)?
+            .map(|(kind, role, status, lead)| -> R<MembershipView> {
+                Ok(MembershipView { family: fid(f)?, kind, role, status, is_lead: lead.as_deref() == Some(row.id.as_str()) })
+            })
+            .transpose()?,
+        None => None,
+    };
+    let mut st = conn
+        .prepare_cached("SELECT source, record_id FROM person_records WHERE person_id = ?1 ORDER BY is_primary DESC, source, record_id")
+        .map_err(db_err)?;
+    let records = st
+        .query_map(params![row.id], |r| Ok(SourceRef { source: r.get(0)?, record_id: r.get(1)? }))
+        .map_err(db_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db_err)?;
+    Ok(PersonView {
+        id: pid(&row.id)?,
+        given_names: row.given,
+        family_names: row.family,
+        birth_date: row.birth,
+        birth_date_estimated: row.estimated,
+        sex: row.sex,
+        citizenship: row.citizenship,
+        a_number: row.a_number,
+        first_encountered: row.first,
+        custody: row.custody,
+        family,
+        records,
+        aged_out: row.aged_out,
+    })
+}
+
+pub fn person(conn: &Connection, id: PersonId) -> R<Option<PersonView>> {
+    let row = conn
+        .prepare_cached(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = ?1"))
+        .and_then(|mut s| s.query_row(params![id.to_string()], person_row).optional())
+        .map_err(db_err)?;
+    row.map(|r| view(conn, r)).transpose()
+}
+
+fn brief(conn: &Connection, id: &str) -> R<Option<PersonBrief>> {
+    let row = conn
+        .prepare_cached(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = ?1"))
+        .and_then(|mut s| s.query_row(params![id], person_row).optional())
+        .map_err(db_err)?;
+    row.map(|r| {
+        Ok(PersonBrief { id: pid(&r.id)?, name: display_name(&r.given, &r.family), birth_date: r.birth, a_number: r.a_number, custody: r.custody })
+    })
+    .transpose()
+}
+
+pub fn custody_history(conn: &Connection, id: PersonId) -> R<Vec<CustodyEntry>> {
+    let mut st = conn
+        .prepare_cached("SELECT position, at, kind, agency, facility, detail FROM custody WHERE person_id = ?1 ORDER BY position")
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![id.to_string()], |r| {
+            Ok(CustodyEntry {
+                position: r.get::<_, i64>(0)? as u64,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                agency: r.get(3)?,
+                facility: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })
+        .map_err(db_err)?;
+    rows.collect::<Result<_, _>>().map_err(db_err)
+}
+
+fn years_before(d: Date, years: i16) -> Option<Date> {
+    d.checked_sub(jiff::Span::new().years(years)).ok()
+}
+
+pub fn search(conn: &Connection, q: &SearchQuery) -> R<Vec<PersonView>> {
+    let mut sql = format!("SELECT {PERSON_COLS} FROM persons p WHERE 1 = 1");
+    let mut args: Vec<rusqlite::types::Value> = vec![];
+    let arg = |v: String, args: &mut Vec<rusqlite::types::Value>| {
+        args.push(rusqlite::types::Value::Text(v));
+        args.len()
+    };
+    if let Some(n) = &q.name {
+        for t in name::tokens(n) {
+            let i = arg(t, &mut args);
+            sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM person_names n WHERE n.token = ?{i} AND n.person_id = p.id)"));
+        }
+    }
+    let today = q.age_on.unwrap_or_else(|| jiff::Zoned::now().date());
+    if let Some(min) = q.min_age {
+        // At least `min` years old: born on or before today − min years.
+        if let Some(d) = years_before(today, min as i16) {
+            let i = arg(d.to_string(), &mut args);
+            sql.push_str(&format!(" AND p.birth_date <= ?{i}"));
+        }
+    }
+    if let Some(max) = q.max_age {
+        // At most `max` years old: born after today − (max + 1) years.
+        if let Some(d) = years_before(today, max as i16 + 1) {
+            let i = arg(d.to_string(), &mut args);
+            sql.push_str(&format!(" AND p.birth_date > ?{i}"));
+        }
+    }
+    if q.encountered_from.is_some() || q.encountered_to.is_some() {
+        sql.push_str(" AND EXISTS (SELECT 1 FROM encounter_persons ep JOIN encounters e ON e.key = ep.key WHERE ep.person_id = p.id");
+        if let Some(from) = q.encountered_from {
+            let i = arg(from.to_string(), &mut args);
+            sql.push_str(&format!(" AND e.local_date >= ?{i}"));
+        }
+        if let Some(to) = q.encountered_to {
+            let i = arg(to.to_string(), &mut args);
+            sql.push_str(&format!(" AND e.local_date <= ?{i}"));
+        }
+        sql.push(')');
+    }
+    if let Some(f) = q.family {
+        let i = arg(f.to_string(), &mut args);
+        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id AND m.family_id = ?{i})"));
+    }
+    let limit = if q.limit == 0 { 100 } else { q.limit };
+    sql.push_str(&format!(" ORDER BY p.family, p.given, p.id LIMIT {limit}"));
+    let mut st = conn.prepare(&sql).map_err(db_err)?;
+    let rows: Vec<PersonRow> =
+        st.query_map(rusqlite::params_from_iter(args), person_row).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
+    rows.into_iter().map(|r| view(conn, r)).collect()
+}
+
+struct MemberRow {
+    person: String,
+    role: String,
+    status: String,
+    birth: Option<String>,
+    aged_out: bool,
+}
+
+const CHILD_ROLES: &[&str] = &["SON", "DAUGHTER", "CHILD"];
+const PARENT_ROLES: &[&str] = &["MOTHER", "FATHER", "LEGAL_GUARDIAN"];
+
+/// Every child currently separated from a parent: the child or the parent is
+/// separated from the family they were recorded in, and not yet reunified.
+pub fn separated_children(conn: &Connection, today: Date) -> R<Vec<SeparatedChild>> {
+    let adult_cutoff = years_before(today, 18).map(|d| d.to_string()).unwrap_or_default();
+    let mut st = conn
+        .prepare(
+            "SELECT m.family_id, m.person_id, m.role, m.status, p.birth_date, p.aged_out FROM memberships m \
+             JOIN persons p ON p.id = m.person_id \
+             WHERE m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated') \
+             ORDER BY m.family_id, m.person_id",
+        )
+        .map_err(db_err)?;
+    let mut families: BTreeMap<String, Vec<MemberRow>> = BTreeMap::new();
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                MemberRow { person: r.get(1)?, role: r.get(2)?, status: r.get(3)?, birth: r.get(4)?, aged_out: r.get(5)? },
+            ))
+        })
+        .map_err(db_err)?;
+    for row in rows {
+        let (f, m) = row.map_err(db_err)?;
+        families.entry(f).or_default().push(m);
+    }
+    let mut out = vec![];
+    for (family, members) in &families {
+        let is_child = |m: &MemberRow| {
+            CHILD_ROLES.contains(&m.role.as_str())
+                && !m.aged_out
+                && m.birth.as_deref().is_none_or(|b| b > adult_cutoff.as_str())
+        };
+        let parents: Vec<&MemberRow> = members.iter().filter(|m| PARENT_ROLES.contains(&m.role.as_str())).collect();
+        for child in members.iter().filter(|m| is_child(m)) {
+            let apart: Vec<&&MemberRow> =
+                parents.iter().filter(|p| p.status == "separated" || child.status == "separated").collect();
+            if apart.is_empty() {
+                continue;
+            }
+            // The separation that parted them: the latest one naming the child
+            // or one of the parents apart from the child.
+            let mut named = vec![child.person.clone()];
+            named.extend(apart.iter().filter(|p| p.status == "separated").map(|p| p.person.clone()));
+            let placeholders = (0..named.len()).map(|i| format!("?{}", i + 2)).collect::<Vec<_>>().join(",");
+            let sql = format!(
+                "SELECT s.id, s.at, s.reason_code, s.policy, s.review FROM separations s \
+                 WHERE s.family_id = ?1 AND EXISTS (SELECT 1 FROM separation_members sm WHERE sm.separation_id = s.id AND sm.person_id IN ({placeholders})) \
+                 ORDER BY s.at_utc DESC LIMIT 1"
+            );
+            let mut args = vec![family.clone()];
+            args.extend(named);
+            let sep = conn
+                .prepare(&sql)
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params_from_iter(args), |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?))
+                    })
+                    .optional()
+                })
+                .map_err(db_err)?;
+            let Some((sid, since, reason, policy, review)) = sep else { continue };
+            let Some(child_brief) = brief(conn, &child.person)? else { continue };
+            let mut ps = vec![];
+            for p in &parents {
+                if let Some(b) = brief(conn, &p.person)? {
+                    ps.push(SeparatedParent { person: b, role: p.role.clone(), status: p.status.clone() });
+                }
+            }
+            out.push(SeparatedChild {
+                child: child_brief,
+                family: fid(family)?,
+                separation: sid,
+                since,
+                reason_code: reason,
+                policy,
+                review,
+                parents: ps,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.child.id.cmp(&b.child.id)));
+    Ok(out)
+}
+
+pub fn findings(conn: &Connection, open_only: bool) -> R<Vec<FindingView>> {
+    let sql = format!(
+        "SELECT id, kind, message, record_source, record_id, resolution FROM findings {} ORDER BY position",
+        if open_only { "WHERE resolution IS NULL" } else { "" }
+    );
+    let mut st = conn.prepare(&sql).map_err(db_err)?;
+    let rows: Vec<(String, String, String, Option<String>, Option<String>, Option<String>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    let mut subj = conn.prepare_cached("SELECT subject FROM finding_subjects WHERE finding_id = ?1 ORDER BY subject").map_err(db_err)?;
+    let mut out = vec![];
+    for (id, kind, message, src, rid, resolution) in rows {
+        let subjects: Vec<String> =
+            subj.query_map(params![id], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
+        let record = match (src, rid) {
+            (Some(source), Some(record_id)) => Some(SourceRef { source, record_id }),
+            _ => None,
+        };
+        out.push(FindingView { id, kind, message, subjects, record, resolution });
+    }
+    Ok(out)
+}
+
+pub fn dump(conn: &Connection) -> R<String> {
+    let mut out = String::new();
+    for t in crate::schema::PROJECTION_TABLES {
+        let cols: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{t}') ORDER BY cid"))
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(db_err)?;
+        let order = (1..=cols.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let mut st = conn.prepare(&format!("SELECT * FROM {t} ORDER BY {order}")).map_err(db_err)?;
+        let n = cols.len();
+        let rows = st
+            .query_map([], |r| {
+                let mut line = String::new();
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    line.push_str(&format!("{v:?}|"));
+                }
+                Ok(line)
+            })
+            .map_err(db_err)?;
+        out.push_str(&format!("## {t}\n"));
+        for r in rows {
+            out.push_str(&r.map_err(db_err)?);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}

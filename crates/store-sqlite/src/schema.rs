@@ -1,0 +1,138 @@
+//! The SQLite schema. The log (`events`, `log_head`, `streams`,
+//! `idempotency`) is the truth; every other table is a projection that
+//! `rebuild` drops and recreates from the log.
+
+pub const LOG: &str = r#"
+CREATE TABLE IF NOT EXISTS events (
+    position   INTEGER PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE,
+    stream     TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    meta       TEXT NOT NULL,
+    prev_hash  BLOB NOT NULL,
+    hash       BLOB NOT NULL,
+    UNIQUE (stream, version)
+);
+-- The log is append-only: the database itself refuses to change or remove
+-- an event, whoever asks.
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only: DELETE is refused'); END;
+
+-- The single log-head row: positions are assigned from it, in commit order.
+CREATE TABLE IF NOT EXISTS log_head (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    position INTEGER NOT NULL,
+    hash     BLOB NOT NULL
+);
+INSERT OR IGNORE INTO log_head (id, position, hash) VALUES (1, 0, zeroblob(32));
+
+CREATE TABLE IF NOT EXISTS streams (
+    stream  TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    key            TEXT PRIMARY KEY,
+    command_hash   TEXT NOT NULL,
+    first_position INTEGER NOT NULL,
+    last_position  INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+pub const PROJECTION_TABLES: &[&str] = &[
+    "persons",
+    "person_names",
+    "person_records",
+    "encounters",
+    "encounter_persons",
+    "custody",
+    "families",
+    "memberships",
+    "separations",
+    "separation_members",
+    "separation_reviews",
+    "findings",
+    "finding_subjects",
+];
+
+pub const PROJECTIONS: &str = r#"
+CREATE TABLE IF NOT EXISTS persons (
+    id TEXT PRIMARY KEY,
+    given TEXT, family TEXT,
+    birth_date TEXT, birth_estimated INTEGER NOT NULL DEFAULT 0,
+    sex TEXT, citizenship TEXT, a_number TEXT,
+    first_encountered TEXT NOT NULL, first_encountered_utc TEXT NOT NULL,
+    custody_status TEXT NOT NULL DEFAULT 'none',
+    custody_agency TEXT, custody_facility TEXT, custody_since TEXT,
+    pending_transfer_to TEXT,
+    us_address TEXT,
+    family_id TEXT,
+    referred_at TEXT,
+    aged_out INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS persons_a_number ON persons (a_number);
+CREATE INDEX IF NOT EXISTS persons_birth ON persons (birth_date);
+CREATE TABLE IF NOT EXISTS person_names (
+    person_id TEXT NOT NULL, token TEXT NOT NULL,
+    PRIMARY KEY (token, person_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS person_records (
+    source TEXT NOT NULL, record_id TEXT NOT NULL,
+    person_id TEXT NOT NULL, event_id TEXT NOT NULL, is_primary INTEGER NOT NULL,
+    PRIMARY KEY (source, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
+CREATE TABLE IF NOT EXISTS encounters (
+    key TEXT PRIMARY KEY, at TEXT NOT NULL, at_utc TEXT NOT NULL, local_date TEXT NOT NULL,
+    sector TEXT, station TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS encounters_date ON encounters (local_date);
+CREATE TABLE IF NOT EXISTS encounter_persons (
+    source TEXT NOT NULL, record_id TEXT NOT NULL, key TEXT NOT NULL, person_id TEXT NOT NULL,
+    PRIMARY KEY (source, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS encounter_persons_key ON encounter_persons (key);
+CREATE INDEX IF NOT EXISTS encounter_persons_person ON encounter_persons (person_id);
+CREATE TABLE IF NOT EXISTS custody (
+    position INTEGER PRIMARY KEY, person_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
+    agency TEXT, facility TEXT, detail TEXT
+);
+CREATE INDEX IF NOT EXISTS custody_person ON custody (person_id);
+CREATE TABLE IF NOT EXISTS families (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, formed_at TEXT NOT NULL,
+    source TEXT, source_family_id TEXT, lead TEXT
+);
+CREATE INDEX IF NOT EXISTS families_source ON families (source, source_family_id);
+CREATE TABLE IF NOT EXISTS memberships (
+    family_id TEXT NOT NULL, person_id TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
+    established TEXT NOT NULL, added_by TEXT NOT NULL, status_since TEXT, reunified_location TEXT,
+    PRIMARY KEY (family_id, person_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memberships_person ON memberships (person_id);
+CREATE INDEX IF NOT EXISTS memberships_status ON memberships (status, family_id);
+CREATE TABLE IF NOT EXISTS separations (
+    id TEXT PRIMARY KEY, family_id TEXT NOT NULL, reason_code TEXT NOT NULL, policy TEXT,
+    narrative TEXT NOT NULL, approved_by TEXT NOT NULL, recorded_by TEXT NOT NULL,
+    at TEXT NOT NULL, at_utc TEXT NOT NULL, review TEXT NOT NULL, event_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
+CREATE TABLE IF NOT EXISTS separation_members (
+    separation_id TEXT NOT NULL, person_id TEXT NOT NULL, PRIMARY KEY (separation_id, person_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS separation_reviews (
+    position INTEGER PRIMARY KEY, separation_id TEXT NOT NULL, level INTEGER NOT NULL,
+    decision TEXT NOT NULL, note TEXT, by_user TEXT NOT NULL, at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS findings (
+    id TEXT PRIMARY KEY, position INTEGER NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL,
+    record_source TEXT, record_id TEXT, resolution TEXT, resolved_by TEXT
+);
+CREATE TABLE IF NOT EXISTS finding_subjects (
+    finding_id TEXT NOT NULL, subject TEXT NOT NULL, PRIMARY KEY (finding_id, subject)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS finding_subjects_subject ON finding_subjects (subject);
+"#;

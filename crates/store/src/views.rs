@@ -1,0 +1,104 @@
+//! What queries return. Plain data, serialisable for `--json`.
+
+use jiff::civil::Date;
+use kinship_domain::{FamilyId, PersonId, person::SourceRef};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CustodyNow {
+    /// `in_custody`, `released` or `removed`; `none` if never booked.
+    pub status: String,
+    pub agency: Option<String>,
+    pub facility: Option<String>,
+    pub since: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MembershipView {
+    pub family: FamilyId,
+    pub kind: String,
+    pub role: String,
+    pub status: String,
+    pub is_lead: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PersonView {
+    pub id: PersonId,
+    pub given_names: Option<String>,
+    pub family_names: Option<String>,
+    pub birth_date: Option<String>,
+    pub birth_date_estimated: bool,
+    pub sex: Option<String>,
+    pub citizenship: Option<String>,
+    pub a_number: Option<String>,
+    pub first_encountered: String,
+    pub custody: CustodyNow,
+    pub family: Option<MembershipView>,
+    pub records: Vec<SourceRef>,
+    pub aged_out: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CustodyEntry {
+    pub position: u64,
+    pub at: String,
+    /// booked_in, transfer_offered, transfer_accepted, transfer_rejected, released, removed
+    pub kind: String,
+    pub agency: Option<String>,
+    pub facility: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Matches any given name or surname part, case- and accent-insensitively;
+    /// every word must match.
+    pub name: Option<String>,
+    pub min_age: Option<u16>,
+    pub max_age: Option<u16>,
+    /// Ages are computed on this date.
+    pub age_on: Option<Date>,
+    pub encountered_from: Option<Date>,
+    pub encountered_to: Option<Date>,
+    pub family: Option<FamilyId>,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PersonBrief {
+    pub id: PersonId,
+    pub name: String,
+    pub birth_date: Option<String>,
+    pub a_number: Option<String>,
+    pub custody: CustodyNow,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeparatedParent {
+    pub person: PersonBrief,
+    pub role: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeparatedChild {
+    pub child: PersonBrief,
+    pub family: FamilyId,
+    pub separation: String,
+    pub since: String,
+    pub reason_code: String,
+    pub policy: Option<String>,
+    pub review: String,
+    pub parents: Vec<SeparatedParent>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingView {
+    pub id: String,
+    pub kind: String,
+    pub message: String,
+    pub subjects: Vec<String>,
+    pub record: Option<SourceRef>,
+    pub resolution: Option<String>,
+}
