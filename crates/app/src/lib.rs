@@ -1,1 +1,15 @@
+//! Kinship's application layer: command handling over any [`Store`], import
+//! and export of the interchange format, the data-quality checks that turn
+//! what is wrong with a family into findings, and the demo scenario.
 
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod export;
+pub mod import;
+pub mod quality;
+pub mod report;
+
+pub use engine::{Engine, Outcome};
+pub use error::AppError;
+pub mod sweep;

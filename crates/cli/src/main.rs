@@ -1,1 +1,80 @@
-fn main() {}
+//! `kinship`: the command-line front door to the system of record.
+
+/// Prints to standard output; a closed pipe (`kinship … | head`) ends the
+/// program quietly instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+mod act;
+mod args;
+mod show;
+
+use anyhow::{Context, Result};
+use args::{Cli, Cmd, ReportCmd};
+use clap::Parser;
+use kinship_app::Engine;
+use kinship_domain::Profile;
+use kinship_store_sqlite::SqliteStore;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn profile(cli: &Cli) -> Result<Profile> {
+    match &cli.profile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile {}", path.display()))?;
+            Ok(Profile::parse(&text, &path.display().to_string())?)
+        }
+        None => Ok(Profile::default_profile()?),
+    }
+}
+
+fn open(cli: &Cli) -> Result<Engine<SqliteStore>> {
+    let profile = profile(cli)?;
+    let store = SqliteStore::open_dir(&cli.data).with_context(|| format!("cannot open the store in {}", cli.data.display()))?;
+    Ok(Engine::new(store, profile))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let engine = open(&cli)?;
+    let json = cli.json;
+    match &cli.command {
+        Cmd::Demo { families } => show::demo(&engine, &cli.data, *families, json),
+        Cmd::Import { files, assume_tz, format } => show::import(&engine, files, assume_tz.as_deref(), format.as_deref(), json),
+        Cmd::Export { out } => show::export(&engine, out.as_deref()),
+        Cmd::Verify => show::verify(&engine, json),
+        Cmd::Rebuild => show::rebuild(&engine, json),
+        Cmd::Person { key } => show::person(&engine, key, json),
+        Cmd::Search(q) => show::search(&engine, q, json),
+        Cmd::Report { report } => match report {
+            ReportCmd::SeparatedChildren => show::separated_children(&engine, json),
+            ReportCmd::Findings { all } => show::findings(&engine, *all, json),
+            ReportCmd::Clocks => show::clocks(&engine, json),
+        },
+        Cmd::Sweep => show::sweep(&engine, json),
+        Cmd::Act(action) => act::run(&engine, &cli, action),
+    }
+}
