@@ -12,17 +12,37 @@ use crate::import::{self, ImportOptions};
 use jiff::{Timestamp, ToSpan};
 use kinship_domain::command::Command;
 use kinship_domain::family::{MemberStatus, ReviewDecision};
-use kinship_domain::{Actor, CommandMeta, FamilyId, PersonId, SeparationId};
 use kinship_domain::time::Instant;
+use kinship_domain::{Actor, CommandMeta, FamilyId, PersonId, SeparationId};
 use kinship_store::Store;
 use std::fmt::Write as _;
 use std::path::Path;
 
-const GIVEN_M: &[&str] = &["JOSE LUIS", "JUAN", "CARLOS", "MIGUEL ANGEL", "LUIS", "JORGE", "FRANCISCO", "MARVIN", "ERICK", "WILMER", "SANTOS", "OSCAR"];
-const GIVEN_F: &[&str] = &["MARIA GUADALUPE", "ANA", "ROSA", "MARIA JOSE", "YESENIA", "LUCIA", "SANDRA", "KARLA", "DORA", "GLENDA", "BLANCA", "SONIA"];
+const GIVEN_M: &[&str] =
+    &["JOSE LUIS", "JUAN", "CARLOS", "MIGUEL ANGEL", "LUIS", "JORGE", "FRANCISCO", "MARVIN", "ERICK", "WILMER", "SANTOS", "OSCAR"];
+const GIVEN_F: &[&str] =
+    &["MARIA GUADALUPE", "ANA", "ROSA", "MARIA JOSE", "YESENIA", "LUCIA", "SANDRA", "KARLA", "DORA", "GLENDA", "BLANCA", "SONIA"];
 const SURNAMES: &[&str] = &[
-    "HERNANDEZ", "LOPEZ", "GARCIA", "PEREZ", "RAMIREZ", "CRUZ", "DE LA CRUZ", "MARTINEZ", "OZUNA", "CHAVEZ", "REYES",
-    "MORALES", "PONCE DE LEON", "ORELLANA", "GÓMEZ", "ALVARADO", "SOLÍS", "AGUILAR", "CASTILLO", "MEJIA",
+    "HERNANDEZ",
+    "LOPEZ",
+    "GARCIA",
+    "PEREZ",
+    "RAMIREZ",
+    "CRUZ",
+    "DE LA CRUZ",
+    "MARTINEZ",
+    "OZUNA",
+    "CHAVEZ",
+    "REYES",
+    "MORALES",
+    "PONCE DE LEON",
+    "ORELLANA",
+    "GÓMEZ",
+    "ALVARADO",
+    "SOLÍS",
+    "AGUILAR",
+    "CASTILLO",
+    "MEJIA",
 ];
 const COUNTRIES: &[&str] = &["GTM", "HND", "SLV", "MEX"];
 const STATIONS: &[(&str, &str)] = &[("RGV", "MCS"), ("RGV", "CPC"), ("EPT", "PDT"), ("TCA", "NGL")];
@@ -53,7 +73,9 @@ pub struct DemoSummary {
 /// Writes the scenario's agency extract (interchange-v1 CSV) and returns it
 /// with the ids of the families it declares.
 fn extract(now: Timestamp, families: usize, rng: &mut Lcg) -> (String, u64) {
-    let mut csv = String::from("source,record_id,event_id,encountered_at,sector,station,a_number,given_names,family_names,birth_date,birth_date_estimated,sex,citizenship,family_id,family_kind,family_role,classification,us_address,notes\n");
+    let mut csv = String::from(
+        "source,record_id,event_id,encountered_at,sector,station,a_number,given_names,family_names,birth_date,birth_date_estimated,sex,citizenship,family_id,family_kind,family_role,classification,us_address,notes\n",
+    );
     let mut rows = 0;
     let mut a_number = 201_555_000u64;
     for f in 0..families {
@@ -75,10 +97,22 @@ fn extract(now: Timestamp, families: usize, rng: &mut Lcg) -> (String, u64) {
         let mut people: Vec<(String, String, String, &str, &str)> = vec![]; // given, family, birth, sex, role
         let parent_age = 24 + rng.below(20) as i16;
         if f % 3 != 1 || two_parents {
-            people.push((rng.pick(GIVEN_M).into(), format!("{} {}", father_sn[0], father_sn[1]), format!("{}-{:02}-{:02}", year - parent_age, 1 + rng.below(12), 1 + rng.below(28)), "M", "FATHER"));
+            people.push((
+                rng.pick(GIVEN_M).into(),
+                format!("{} {}", father_sn[0], father_sn[1]),
+                format!("{}-{:02}-{:02}", year - parent_age, 1 + rng.below(12), 1 + rng.below(28)),
+                "M",
+                "FATHER",
+            ));
         }
         if f % 3 == 1 || two_parents {
-            people.push((rng.pick(GIVEN_F).into(), format!("{} {}", mother_sn[0], mother_sn[1]), format!("{}-{:02}-{:02}", year - parent_age + 2, 1 + rng.below(12), 1 + rng.below(28)), "F", "MOTHER"));
+            people.push((
+                rng.pick(GIVEN_F).into(),
+                format!("{} {}", mother_sn[0], mother_sn[1]),
+                format!("{}-{:02}-{:02}", year - parent_age + 2, 1 + rng.below(12), 1 + rng.below(28)),
+                "F",
+                "MOTHER",
+            ));
         }
         let single_mother = f % 3 == 1 && !two_parents;
         for c in 0..(1 + rng.below(3)) {
@@ -86,7 +120,8 @@ fn extract(now: Timestamp, families: usize, rng: &mut Lcg) -> (String, u64) {
             // the families whose record carries a deliberate birth-date error.
             let age = if f % 11 == 5 { parent_age - 10 } else { 1 + rng.below(14.min(parent_age as u64 - 18)) as i16 };
             let (given, sex, role) = if rng.below(2) == 0 { (rng.pick(GIVEN_M), "M", "SON") } else { (rng.pick(GIVEN_F), "F", "DAUGHTER") };
-            let surnames = if single_mother { format!("{} {}", mother_sn[0], mother_sn[1]) } else { format!("{} {}", father_sn[0], mother_sn[0]) };
+            let surnames =
+                if single_mother { format!("{} {}", mother_sn[0], mother_sn[1]) } else { format!("{} {}", father_sn[0], mother_sn[0]) };
             let _ = c;
             people.push((given.into(), surnames, format!("{}-{:02}-{:02}", year - age, 1 + rng.below(12), 1 + rng.below(28)), sex, role));
         }
@@ -172,7 +207,8 @@ pub fn load<S: Store>(engine: &Engine<S>, dir: &Path, families: usize) -> Result
         let at = now.checked_sub(((n as i64 % 40) + 1).hours()).unwrap_or(now);
         let sep = SeparationId::new_v7();
         let separated = vec![parents[0]];
-        let (code, policy) = if n % 2 == 0 { ("FMPP", Some("Zero Tolerance (2018-04-06)".to_string())) } else { (["FMPC", "FMH", "FMPIV"][n % 3], None) };
+        let (code, policy) =
+            if n % 2 == 0 { ("FMPP", Some("Zero Tolerance (2018-04-06)".to_string())) } else { (["FMPC", "FMH", "FMPIV"][n % 3], None) };
         engine.execute(
             &meta(&agent, format!("demo:sep:{n}"), at),
             &Command::RecordSeparation {
@@ -199,19 +235,31 @@ pub fn load<S: Store>(engine: &Engine<S>, dir: &Path, families: usize) -> Result
         // The separated parent goes to ICE; the children to ORR (but some
         // children are still waiting at the station).
         let parent = separated[0];
-        engine.execute(&meta(&agent, format!("demo:offer-ice:{n}"), at), &Command::OfferTransfer { person: parent, to_agency: "ICE".into(), to_facility: Some("Port Isabel SPC".into()) })?;
+        engine.execute(
+            &meta(&agent, format!("demo:offer-ice:{n}"), at),
+            &Command::OfferTransfer { person: parent, to_agency: "ICE".into(), to_facility: Some("Port Isabel SPC".into()) },
+        )?;
         engine.execute(&meta(&ice, format!("demo:accept-ice:{n}"), at), &Command::AcceptTransfer { person: parent, facility: None })?;
         summary.transfers += 1;
         // Children of a two-parent family stay with the other parent.
         if n % 9 != 0 && parents.len() == 1 {
             for (k, c) in children.iter().enumerate() {
-                engine.execute(&meta(&agent, format!("demo:offer-orr:{n}:{k}"), at), &Command::OfferTransfer { person: *c, to_agency: "ORR".into(), to_facility: Some("Casa Padre, Brownsville".into()) })?;
-                engine.execute(&meta(&orr, format!("demo:accept-orr:{n}:{k}"), at), &Command::AcceptTransfer { person: *c, facility: None })?;
+                engine.execute(
+                    &meta(&agent, format!("demo:offer-orr:{n}:{k}"), at),
+                    &Command::OfferTransfer { person: *c, to_agency: "ORR".into(), to_facility: Some("Casa Padre, Brownsville".into()) },
+                )?;
+                engine.execute(
+                    &meta(&orr, format!("demo:accept-orr:{n}:{k}"), at),
+                    &Command::AcceptTransfer { person: *c, facility: None },
+                )?;
                 summary.transfers += 1;
             }
         }
         if n % 6 == 3 {
-            engine.execute(&meta(&ice, format!("demo:reunify:{n}"), now), &Command::Reunify { family: *fid, members: separated.clone(), location: "Port Isabel SPC".into() })?;
+            engine.execute(
+                &meta(&ice, format!("demo:reunify:{n}"), now),
+                &Command::Reunify { family: *fid, members: separated.clone(), location: "Port Isabel SPC".into() },
+            )?;
             summary.reunifications += 1;
         }
     }
@@ -219,7 +267,10 @@ pub fn load<S: Store>(engine: &Engine<S>, dir: &Path, families: usize) -> Result
     // (Family 1 was not separated above: only every third family is.)
     if let Some((_, members)) = families_seen.get(1) {
         for (k, m) in members.iter().enumerate() {
-            engine.execute(&meta(&agent, format!("demo:release:{k}"), now), &Command::Release { person: m.0, us_address: None, conditions: Some("Notice to Appear".into()) })?;
+            engine.execute(
+                &meta(&agent, format!("demo:release:{k}"), now),
+                &Command::Release { person: m.0, us_address: None, conditions: Some("Notice to Appear".into()) },
+            )?;
         }
     }
     Ok(summary)

@@ -49,11 +49,8 @@ pub fn person_report<S: Store>(engine: &Engine<S>, id: PersonId, now: Timestamp)
     let person = engine.store.person(id)?.ok_or_else(|| AppError::NotFound(format!("no person {id}")))?;
     let world = engine.person_state(id)?;
     let mut family_members = vec![];
-    let mut events: Vec<HistoryEntry> = engine
-        .history(&StreamId::Person(id))?
-        .into_iter()
-        .map(|(position, event, meta)| HistoryEntry { position, event, meta })
-        .collect();
+    let mut events: Vec<HistoryEntry> =
+        engine.history(&StreamId::Person(id))?.into_iter().map(|(position, event, meta)| HistoryEntry { position, event, meta }).collect();
     if let Some(m) = &person.family {
         let fw = engine.family_state(m.family)?;
         if let Some(f) = fw.families.get(&m.family) {
@@ -61,19 +58,26 @@ pub fn person_report<S: Store>(engine: &Engine<S>, id: PersonId, now: Timestamp)
                 let v = engine.store.person(mm.person)?;
                 family_members.push(FamilyMemberLine {
                     person: mm.person,
-                    name: v.as_ref().map(|v| format!("{} {}", v.given_names.as_deref().unwrap_or("FNU"), v.family_names.as_deref().unwrap_or("LNU"))).unwrap_or_default(),
+                    name: v
+                        .as_ref()
+                        .map(|v| format!("{} {}", v.given_names.as_deref().unwrap_or("FNU"), v.family_names.as_deref().unwrap_or("LNU")))
+                        .unwrap_or_default(),
                     role: mm.role.as_str().to_string(),
                     status: mm.status.as_str().to_string(),
-                    custody: v.map(|v| v.custody).unwrap_or(CustodyNow { status: "none".into(), agency: None, facility: None, since: None }),
+                    custody: v.map(|v| v.custody).unwrap_or(CustodyNow {
+                        status: "none".into(),
+                        agency: None,
+                        facility: None,
+                        since: None,
+                    }),
                 });
             }
         }
-        events.extend(
-            engine
-                .history(&StreamId::Family(m.family))?
-                .into_iter()
-                .map(|(position, event, meta)| HistoryEntry { position, event, meta }),
-        );
+        events.extend(engine.history(&StreamId::Family(m.family))?.into_iter().map(|(position, event, meta)| HistoryEntry {
+            position,
+            event,
+            meta,
+        }));
         events.sort_by_key(|e| e.position);
     }
     let clocks = world.persons.get(&id).map(|p| clocks::running(&world, &engine.profile, p, now)).unwrap_or_default();
@@ -110,7 +114,14 @@ pub fn separated_children_text<S: Store>(engine: &Engine<S>, rows: &[SeparatedCh
             r.family
         ));
         for p in &r.parents {
-            out.push_str(&format!("  {:<8} {} {} [{}] at {}\n", p.role.to_lowercase(), p.person.id, p.person.name, p.status, custody_text(&p.person.custody)));
+            out.push_str(&format!(
+                "  {:<8} {} {} [{}] at {}\n",
+                p.role.to_lowercase(),
+                p.person.id,
+                p.person.name,
+                p.status,
+                custody_text(&p.person.custody)
+            ));
         }
     }
     out

@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "kinship", version, about = "Kinship: the system of record for people in immigration custody and the families they travel with")]
+#[command(
+    name = "kinship",
+    version,
+    about = "Kinship: the system of record for people in immigration custody and the families they travel with"
+)]
 pub struct Cli {
     /// Data directory (created on first use).
     #[arg(long, global = true, env = "KINSHIP_DATA", default_value = "./kinship-data")]

@@ -83,7 +83,12 @@ pub fn import(engine: &E, files: &[PathBuf], tz: Option<&str>, format: Option<&s
         for f in &summary.files {
             outln!(
                 "{}: {} rows, {} loaded, {} unchanged, {} corrected, {} rejected",
-                f.path, f.rows, f.loaded, f.unchanged, f.corrected, f.rejected
+                f.path,
+                f.rows,
+                f.loaded,
+                f.unchanged,
+                f.corrected,
+                f.rejected
             );
             for e in f.errors.iter().take(50) {
                 outln!("  line {}: {}: {}", e.line, e.field, e.reason);
@@ -175,7 +180,14 @@ pub fn person(engine: &E, key: &str, json: bool) -> Result<ExitCode> {
         if let Some(m) = &p.family {
             outln!("  family {} ({}), role {}, {}{}", m.family, m.kind, m.role, m.status, if m.is_lead { ", lead" } else { "" });
             for fm in &r.family_members {
-                outln!("    {:<10} {} {} [{}] {}", fm.role, fm.person, fm.name, fm.status, fm.custody.agency.as_deref().unwrap_or(&fm.custody.status));
+                outln!(
+                    "    {:<10} {} {} [{}] {}",
+                    fm.role,
+                    fm.person,
+                    fm.name,
+                    fm.status,
+                    fm.custody.agency.as_deref().unwrap_or(&fm.custody.status)
+                );
             }
         }
         for c in &r.clocks {
@@ -183,7 +195,14 @@ pub fn person(engine: &E, key: &str, json: bool) -> Result<ExitCode> {
         }
         outln!("  custody history:");
         for c in &r.custody_history {
-            outln!("    {} {} {} {} {}", c.at, c.kind, c.agency.as_deref().unwrap_or(""), c.facility.as_deref().unwrap_or(""), c.detail.as_deref().unwrap_or(""));
+            outln!(
+                "    {} {} {} {} {}",
+                c.at,
+                c.kind,
+                c.agency.as_deref().unwrap_or(""),
+                c.facility.as_deref().unwrap_or(""),
+                c.detail.as_deref().unwrap_or("")
+            );
         }
         outln!("  events:");
         for e in &r.events {

@@ -51,10 +51,21 @@ pub enum Command {
         reason: String,
     },
     /// A complete family, checked as a whole (UNIT composition, ages).
-    FormFamily { family: FamilyId, kind: FamilyKind, formed_at: Instant, members: Vec<NewMember>, lead: PersonId },
+    FormFamily {
+        family: FamilyId,
+        kind: FamilyKind,
+        formed_at: Instant,
+        members: Vec<NewMember>,
+        lead: PersonId,
+    },
     /// A family as a source system recorded it; members arrive one by one
     /// with [`Command::AddMember`]. Composition problems become findings.
-    RecordSourceFamily { family: FamilyId, kind: FamilyKind, formed_at: Instant, source_family: SourceRef },
+    RecordSourceFamily {
+        family: FamilyId,
+        kind: FamilyKind,
+        formed_at: Instant,
+        source_family: SourceRef,
+    },
     AddMember {
         family: FamilyId,
         member: NewMember,
@@ -62,7 +73,10 @@ pub enum Command {
         /// mismatches are left to findings instead of being refused.
         source_claim: bool,
     },
-    DesignateLead { family: FamilyId, person: PersonId },
+    DesignateLead {
+        family: FamilyId,
+        person: PersonId,
+    },
     RecordSeparation {
         family: FamilyId,
         separation: SeparationId,
@@ -72,7 +86,13 @@ pub enum Command {
         narrative: String,
         approved_by: String,
     },
-    ReviewSeparation { family: FamilyId, separation: SeparationId, level: u8, decision: ReviewDecision, note: Option<String> },
+    ReviewSeparation {
+        family: FamilyId,
+        separation: SeparationId,
+        level: u8,
+        decision: ReviewDecision,
+        note: Option<String>,
+    },
     CorrectSeparation {
         family: FamilyId,
         separation: SeparationId,
@@ -81,18 +101,57 @@ pub enum Command {
         narrative: String,
         reason: String,
     },
-    Reunify { family: FamilyId, members: Vec<PersonId>, location: String },
-    BookIn { person: PersonId, agency: String, facility: Option<String> },
-    OfferTransfer { person: PersonId, to_agency: String, to_facility: Option<String> },
-    AcceptTransfer { person: PersonId, facility: Option<String> },
-    RejectTransfer { person: PersonId, reason: String },
-    Release { person: PersonId, us_address: Option<String>, conditions: Option<String> },
-    Remove { person: PersonId, to_country: Option<Citizenship> },
-    ReferForProsecution { person: PersonId },
+    Reunify {
+        family: FamilyId,
+        members: Vec<PersonId>,
+        location: String,
+    },
+    BookIn {
+        person: PersonId,
+        agency: String,
+        facility: Option<String>,
+    },
+    OfferTransfer {
+        person: PersonId,
+        to_agency: String,
+        to_facility: Option<String>,
+    },
+    AcceptTransfer {
+        person: PersonId,
+        facility: Option<String>,
+    },
+    RejectTransfer {
+        person: PersonId,
+        reason: String,
+    },
+    Release {
+        person: PersonId,
+        us_address: Option<String>,
+        conditions: Option<String>,
+    },
+    Remove {
+        person: PersonId,
+        to_country: Option<Citizenship>,
+    },
+    ReferForProsecution {
+        person: PersonId,
+    },
     /// Reclassify a child who turned 18 in custody.
-    RecordAgeOut { person: PersonId, on: Date },
-    RaiseFinding { finding: FindingId, kind: String, subjects: Vec<Subject>, message: String, record: Option<SourceRef> },
-    ResolveFinding { finding: FindingId, resolution: String },
+    RecordAgeOut {
+        person: PersonId,
+        on: Date,
+    },
+    RaiseFinding {
+        finding: FindingId,
+        kind: String,
+        subjects: Vec<Subject>,
+        message: String,
+        record: Option<SourceRef>,
+    },
+    ResolveFinding {
+        finding: FindingId,
+        resolution: String,
+    },
 }
 
 impl Command {

@@ -160,7 +160,13 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
                 check_member_fits(*kind, p, m, formed_at)?;
             }
             check_unit_composition(world, *kind, members, formed_at)?;
-            let mut out = vec![Event::FamilyFormed { family: *family, kind: *kind, formed_at: formed_at.clone(), source_family: None, by: by.clone() }];
+            let mut out = vec![Event::FamilyFormed {
+                family: *family,
+                kind: *kind,
+                formed_at: formed_at.clone(),
+                source_family: None,
+                by: by.clone(),
+            }];
             for m in members {
                 out.extend(member_events(*family, m, &by));
             }
@@ -182,7 +188,11 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
         Command::AddMember { family, member, source_claim } => {
             let f = family_of(world, *family)?;
             if f.member(member.person).is_some() {
-                return Err(DomainError::field("already-a-member", "person", format!("person {} is already in family {family}", member.person)));
+                return Err(DomainError::field(
+                    "already-a-member",
+                    "person",
+                    format!("person {} is already in family {family}", member.person),
+                ));
             }
             let p = person_of(world, member.person)?;
             not_in_other_family(world, p, Some(*family))?;
@@ -209,7 +219,9 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
                         "a separated member cannot lead the family; reunify them first or choose a member who is with the family",
                     ));
                 }
-                None => return Err(DomainError::field("lead-must-be-member", "person", format!("person {person} is not in family {family}"))),
+                None => {
+                    return Err(DomainError::field("lead-must-be-member", "person", format!("person {person} is not in family {family}")));
+                }
             }
             Ok(vec![Event::LeadDesignated { family: *family, person: *person, by }])
         }
@@ -224,7 +236,13 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             for m in members {
                 match f.member(*m) {
                     Some(mm) if mm.status.is_with_family() => {}
-                    Some(_) => return Err(DomainError::field("already-separated", "members", format!("person {m} is already separated from this family"))),
+                    Some(_) => {
+                        return Err(DomainError::field(
+                            "already-separated",
+                            "members",
+                            format!("person {m} is already separated from this family"),
+                        ));
+                    }
                     None => return Err(DomainError::field("not-a-member", "members", format!("person {m} is not in family {family}"))),
                 }
             }
@@ -253,16 +271,29 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
         Command::ReviewSeparation { family, separation, level, decision, note } => {
             let f = family_of(world, *family)?;
             let Some(s) = f.separation(*separation) else {
-                return Err(DomainError::field("separation-not-found", "separation", format!("family {family} has no separation {separation}")));
+                return Err(DomainError::field(
+                    "separation-not-found",
+                    "separation",
+                    format!("family {family} has no separation {separation}"),
+                ));
             };
             match &s.review {
                 ReviewState::AwaitingLevel(l) if l == level => {}
                 ReviewState::AwaitingLevel(l) => {
-                    return Err(DomainError::field("review-out-of-order", "level", format!("this separation awaits level {l} review, not level {level}")));
+                    return Err(DomainError::field(
+                        "review-out-of-order",
+                        "level",
+                        format!("this separation awaits level {l} review, not level {level}"),
+                    ));
                 }
-                ReviewState::Approved => return Err(DomainError::new("review-complete", "this separation has already been approved at both levels")),
+                ReviewState::Approved => {
+                    return Err(DomainError::new("review-complete", "this separation has already been approved at both levels"));
+                }
                 ReviewState::Returned { .. } => {
-                    return Err(DomainError::new("review-returned", "this separation was returned; it must be corrected before it is reviewed again"));
+                    return Err(DomainError::new(
+                        "review-returned",
+                        "this separation was returned; it must be corrected before it is reviewed again",
+                    ));
                 }
             }
             if by == s.approved_by || by == s.recorded_by || s.reviewers.contains(&by) {
@@ -287,7 +318,11 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
         Command::CorrectSeparation { family, separation, reason_code, policy, narrative, reason } => {
             let f = family_of(world, *family)?;
             let Some(s) = f.separation(*separation) else {
-                return Err(DomainError::field("separation-not-found", "separation", format!("family {family} has no separation {separation}")));
+                return Err(DomainError::field(
+                    "separation-not-found",
+                    "separation",
+                    format!("family {family} has no separation {separation}"),
+                ));
             };
             check_reason(profile, reason_code, policy)?;
             non_empty(narrative, "narrative", "a separation needs a narrative")?;
@@ -313,7 +348,9 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             for m in members {
                 match f.member(*m) {
                     Some(mm) if mm.status == MemberStatus::Separated => {}
-                    Some(_) => return Err(DomainError::field("not-separated", "members", format!("person {m} is not separated from this family"))),
+                    Some(_) => {
+                        return Err(DomainError::field("not-separated", "members", format!("person {m} is not separated from this family")));
+                    }
                     None => {
                         return Err(DomainError::field(
                             "reunify-original-family",
@@ -526,10 +563,18 @@ fn check_reason(profile: &Profile, code: &str, policy: &Option<String>) -> R<()>
     };
     let has_policy = policy.as_deref().is_some_and(|p| !p.trim().is_empty());
     if rc.requires_policy && !has_policy {
-        return Err(DomainError::field("policy-required", "policy", format!("reason {code} ({}) must name the enforcement policy", rc.meaning)));
+        return Err(DomainError::field(
+            "policy-required",
+            "policy",
+            format!("reason {code} ({}) must name the enforcement policy", rc.meaning),
+        ));
     }
     if !rc.requires_policy && has_policy {
-        return Err(DomainError::field("policy-not-applicable", "policy", format!("reason {code} does not take a policy; use the policy code")));
+        return Err(DomainError::field(
+            "policy-not-applicable",
+            "policy",
+            format!("reason {code} does not take a policy; use the policy code"),
+        ));
     }
     Ok(())
 }
@@ -558,11 +603,7 @@ fn check_member_fits(kind: FamilyKind, p: &PersonState, m: &NewMember, formed_at
     }
     let minor = is_minor_on(p, formed_at);
     if m.role.is_parent_or_guardian() && minor == Some(true) {
-        return Err(DomainError::field(
-            "unit-parent-adult",
-            "role",
-            "a parent under 18 with a child is a family GROUP, not a UNIT",
-        ));
+        return Err(DomainError::field("unit-parent-adult", "role", "a parent under 18 with a child is a family GROUP, not a UNIT"));
     }
     if m.role.is_child() && minor == Some(false) {
         return Err(DomainError::field("unit-child-minor", "role", "a child in a family UNIT must be under 18 at the encounter"));

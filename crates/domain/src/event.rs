@@ -68,16 +68,63 @@ pub enum Event {
         details: RecordDetails,
         changed: Vec<String>,
     },
-    BookedIn { person: PersonId, agency: String, facility: Option<String>, at: Instant },
-    TransferOffered { person: PersonId, from_agency: String, to_agency: String, to_facility: Option<String>, at: Instant, by: String },
-    TransferAccepted { person: PersonId, agency: String, facility: Option<String>, at: Instant, by: String },
-    TransferRejected { person: PersonId, agency: String, reason: String, at: Instant, by: String },
-    Released { person: PersonId, at: Instant, us_address: Option<String>, conditions: Option<String>, by: String },
-    Removed { person: PersonId, at: Instant, to_country: Option<Citizenship>, by: String },
-    JoinedFamily { person: PersonId, family: FamilyId, role: Role },
-    ReferredForProsecution { person: PersonId, at: Instant, by: String },
+    BookedIn {
+        person: PersonId,
+        agency: String,
+        facility: Option<String>,
+        at: Instant,
+    },
+    TransferOffered {
+        person: PersonId,
+        from_agency: String,
+        to_agency: String,
+        to_facility: Option<String>,
+        at: Instant,
+        by: String,
+    },
+    TransferAccepted {
+        person: PersonId,
+        agency: String,
+        facility: Option<String>,
+        at: Instant,
+        by: String,
+    },
+    TransferRejected {
+        person: PersonId,
+        agency: String,
+        reason: String,
+        at: Instant,
+        by: String,
+    },
+    Released {
+        person: PersonId,
+        at: Instant,
+        us_address: Option<String>,
+        conditions: Option<String>,
+        by: String,
+    },
+    Removed {
+        person: PersonId,
+        at: Instant,
+        to_country: Option<Citizenship>,
+        by: String,
+    },
+    JoinedFamily {
+        person: PersonId,
+        family: FamilyId,
+        role: Role,
+    },
+    ReferredForProsecution {
+        person: PersonId,
+        at: Instant,
+        by: String,
+    },
     /// A child turned 18 in custody and is now classified as an adult.
-    AgedOut { person: PersonId, on: Date, family: Option<FamilyId> },
+    AgedOut {
+        person: PersonId,
+        on: Date,
+        family: Option<FamilyId>,
+    },
 
     // ---- family stream ----
     FamilyFormed {
@@ -88,8 +135,18 @@ pub enum Event {
         source_family: Option<SourceRef>,
         by: String,
     },
-    MemberAdded { family: FamilyId, person: PersonId, role: Role, established: Establishment, by: String },
-    LeadDesignated { family: FamilyId, person: PersonId, by: String },
+    MemberAdded {
+        family: FamilyId,
+        person: PersonId,
+        role: Role,
+        established: Establishment,
+        by: String,
+    },
+    LeadDesignated {
+        family: FamilyId,
+        person: PersonId,
+        by: String,
+    },
     SeparationRecorded {
         family: FamilyId,
         separation: SeparationId,
@@ -123,11 +180,27 @@ pub enum Event {
         by: String,
         at: Instant,
     },
-    MembersReunified { family: FamilyId, members: Vec<PersonId>, location: String, by: String, at: Instant },
+    MembersReunified {
+        family: FamilyId,
+        members: Vec<PersonId>,
+        location: String,
+        by: String,
+        at: Instant,
+    },
 
     // ---- finding stream ----
-    FindingRaised { finding: FindingId, kind: String, subjects: Vec<Subject>, message: String, record: Option<SourceRef> },
-    FindingResolved { finding: FindingId, resolution: String, by: String },
+    FindingRaised {
+        finding: FindingId,
+        kind: String,
+        subjects: Vec<Subject>,
+        message: String,
+        record: Option<SourceRef>,
+    },
+    FindingResolved {
+        finding: FindingId,
+        resolution: String,
+        by: String,
+    },
 }
 
 impl Event {

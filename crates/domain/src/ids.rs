@@ -18,9 +18,7 @@ macro_rules! id_type {
             }
             /// Parses either the bare UUID or the prefixed form (`P-…`).
             pub fn parse(text: &str) -> Option<Self> {
-                let bare = text
-                    .strip_prefix(concat!($prefix, "-"))
-                    .unwrap_or(text);
+                let bare = text.strip_prefix(concat!($prefix, "-")).unwrap_or(text);
                 Uuid::parse_str(bare).ok().map(Self)
             }
         }

@@ -23,10 +23,7 @@ pub enum NameError {
 
 impl PersonName {
     pub fn parse(given: &str, family: &str) -> Result<Self, NameError> {
-        Ok(Self {
-            given: parse_part(given, "given_names", "FNU")?,
-            family: parse_part(family, "family_names", "LNU")?,
-        })
+        Ok(Self { given: parse_part(given, "given_names", "FNU")?, family: parse_part(family, "family_names", "LNU")? })
     }
 
     /// Folded given names, one token per name (`MARIA GUADALUPE` → 2 tokens).
@@ -44,11 +41,7 @@ impl PersonName {
 
     /// Display form: `GIVEN FAMILY`, with `FNU`/`LNU` kept visible.
     pub fn display(&self) -> String {
-        format!(
-            "{} {}",
-            self.given.as_deref().unwrap_or("FNU"),
-            self.family.as_deref().unwrap_or("LNU")
-        )
+        format!("{} {}", self.given.as_deref().unwrap_or("FNU"), self.family.as_deref().unwrap_or("LNU"))
     }
 }
 

@@ -123,10 +123,7 @@ impl Profile {
         let profile: Profile = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
-            let line = inner
-                .span()
-                .map(|s| line_of_offset(text, s.start))
-                .unwrap_or_else(|| line_of_key(text, &key));
+            let line = inner.span().map(|s| line_of_offset(text, s.start)).unwrap_or_else(|| line_of_key(text, &key));
             ProfileError { origin: origin.into(), line, key, message: inner.message().to_string() }
         })?;
         profile.validate(text, origin)?;
@@ -134,12 +131,7 @@ impl Profile {
     }
 
     fn validate(&self, text: &str, origin: &str) -> Result<(), ProfileError> {
-        let fail = |key: String, message: String| ProfileError {
-            origin: origin.into(),
-            line: line_of_key(text, &key),
-            key,
-            message,
-        };
+        let fail = |key: String, message: String| ProfileError { origin: origin.into(), line: line_of_key(text, &key), key, message };
         for (code, rc) in &self.reason_codes {
             if !valid_code(code) {
                 return Err(fail(format!("reason_codes.{code}"), "a reason code is 2-8 capital letters".into()));
@@ -155,16 +147,10 @@ impl Profile {
         }
         for (name, role) in &self.roles {
             if role.agency != "*" && !self.agencies.contains_key(&role.agency) {
-                return Err(fail(
-                    format!("roles.{name}.agency"),
-                    format!("agency {:?} is not declared under [agencies]", role.agency),
-                ));
+                return Err(fail(format!("roles.{name}.agency"), format!("agency {:?} is not declared under [agencies]", role.agency)));
             }
             if let Some(p) = role.may.iter().find(|p| !PERMISSIONS.contains(&p.as_str())) {
-                return Err(fail(
-                    format!("roles.{name}.may"),
-                    format!("unknown permission {p:?}; known: {}", PERMISSIONS.join(", ")),
-                ));
+                return Err(fail(format!("roles.{name}.may"), format!("unknown permission {p:?}; known: {}", PERMISSIONS.join(", "))));
             }
         }
         for (key, perm) in [("review.level1", &self.review.level1), ("review.level2", &self.review.level2)] {
@@ -181,9 +167,7 @@ impl Profile {
 
     /// May `role` (acting for `agency`) use `permission`?
     pub fn permits(&self, role: &str, agency: &str, permission: &str) -> bool {
-        self.roles.get(role).is_some_and(|r| {
-            (r.agency == "*" || r.agency == agency) && r.may.iter().any(|p| p == "*" || p == permission)
-        })
+        self.roles.get(role).is_some_and(|r| (r.agency == "*" || r.agency == agency) && r.may.iter().any(|p| p == "*" || p == permission))
     }
 
     pub fn is_border_agency(&self, agency: &str) -> bool {
@@ -267,7 +251,8 @@ mod tests {
 
     #[test]
     fn a_semantic_error_names_line_and_key() {
-        let text = DEFAULT_PROFILE.replace("agency = \"ICE\"\nmay = [\"custody.transfer\"", "agency = \"ICEE\"\nmay = [\"custody.transfer\"");
+        let text =
+            DEFAULT_PROFILE.replace("agency = \"ICE\"\nmay = [\"custody.transfer\"", "agency = \"ICEE\"\nmay = [\"custody.transfer\"");
         let err = Profile::parse(&text, "t.toml").err();
         let expected_line = text.lines().position(|l| l.contains("\"ICEE\"")).map(|i| i + 1);
         assert_eq!(err.as_ref().map(|e| e.key.as_str()), Some("roles.ice_juvenile_coordinator.agency"));

@@ -162,7 +162,13 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                 if encounter.at < p.first_encountered {
                     p.first_encountered = encounter.at.clone();
                 }
-                p.records.push(RecordState { record: record.clone(), event_id, identity: identity.clone(), encounter: encounter.clone(), details: details.clone() });
+                p.records.push(RecordState {
+                    record: record.clone(),
+                    event_id,
+                    identity: identity.clone(),
+                    encounter: encounter.clone(),
+                    details: details.clone(),
+                });
             }
         }
         Event::RecordCorrected { person, record, identity, encounter, details, .. } => {
@@ -191,7 +197,8 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
         }
         Event::TransferOffered { person, to_agency, to_facility, at, .. } => {
             if let Some(p) = world.persons.get_mut(person) {
-                p.pending_transfer = Some(PendingTransfer { to_agency: to_agency.clone(), to_facility: to_facility.clone(), at: at.clone() });
+                p.pending_transfer =
+                    Some(PendingTransfer { to_agency: to_agency.clone(), to_facility: to_facility.clone(), at: at.clone() });
             }
         }
         Event::TransferAccepted { person, agency, facility, at, .. } => {

@@ -60,10 +60,7 @@ impl Instant {
 
     /// The civil date where the instant was recorded (used for ages "at the encounter").
     pub fn local_date(&self) -> jiff::civil::Date {
-        self.text
-            .get(..10)
-            .and_then(|d| d.parse().ok())
-            .unwrap_or_else(|| self.ts.to_zoned(TimeZone::UTC).date())
+        self.text.get(..10).and_then(|d| d.parse().ok()).unwrap_or_else(|| self.ts.to_zoned(TimeZone::UTC).date())
     }
 
     pub fn as_str(&self) -> &str {

@@ -8,9 +8,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
 
 pub fn read_head(conn: &Connection) -> Result<LogHead, StoreError> {
-    let (position, hash): (i64, Vec<u8>) = conn
-        .query_row("SELECT position, hash FROM log_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(db_err)?;
+    let (position, hash): (i64, Vec<u8>) =
+        conn.query_row("SELECT position, hash FROM log_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
     Ok(LogHead { position: position as u64, hash: hash.try_into().unwrap_or([0xff; 32]) })
 }
 
@@ -20,15 +19,16 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
     let mut out = Vec::with_capacity(batch.len());
     {
         let mut versions: HashMap<String, u64> = HashMap::new();
-        let mut get_key = tx
-            .prepare_cached("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = ?1")
-            .map_err(db_err)?;
+        let mut get_key =
+            tx.prepare_cached("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = ?1").map_err(db_err)?;
         let mut put_key = tx
             .prepare_cached("INSERT INTO idempotency (key, command_hash, first_position, last_position) VALUES (?1, ?2, ?3, ?4)")
             .map_err(db_err)?;
         let mut get_version = tx.prepare_cached("SELECT version FROM streams WHERE stream = ?1").map_err(db_err)?;
         let mut put_version = tx
-            .prepare_cached("INSERT INTO streams (stream, version) VALUES (?1, ?2) ON CONFLICT (stream) DO UPDATE SET version = excluded.version")
+            .prepare_cached(
+                "INSERT INTO streams (stream, version) VALUES (?1, ?2) ON CONFLICT (stream) DO UPDATE SET version = excluded.version",
+            )
             .map_err(db_err)?;
         let mut put_event = tx
             .prepare_cached(
@@ -53,11 +53,7 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
                 let name = stream.to_string();
                 let actual = match versions.get(&name) {
                     Some(v) => *v,
-                    None => get_version
-                        .query_row(params![name], |r| r.get::<_, i64>(0))
-                        .optional()
-                        .map_err(db_err)?
-                        .unwrap_or(0) as u64,
+                    None => get_version.query_row(params![name], |r| r.get::<_, i64>(0)).optional().map_err(db_err)?.unwrap_or(0) as u64,
                 };
                 if actual != *expected {
                     return Err(StoreError::Conflict { stream: stream.clone(), expected: *expected, actual });

@@ -26,8 +26,7 @@ impl SqliteStore {
     /// Opens (creating if needed) `kinship.db` inside `dir`, creating the
     /// directory on first use.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display())))?;
         Self::open(&dir.join("kinship.db"))
     }
 
@@ -41,8 +40,7 @@ impl SqliteStore {
             .map_err(db_err)?;
         write.execute_batch(schema::LOG).map_err(db_err)?;
         write.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
-        let read = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(db_err)?;
+        let read = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(db_err)?;
         read.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536;").map_err(db_err)?;
         Ok(Self { path: path.to_path_buf(), write: Mutex::new(write), read: Mutex::new(read) })
     }
@@ -106,9 +104,7 @@ impl Store for SqliteStore {
 
     fn read_stream(&self, stream: &kinship_domain::StreamId) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.reader()?;
-        let mut st = conn
-            .prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE stream = ?1 ORDER BY version"))
-            .map_err(db_err)?;
+        let mut st = conn.prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE stream = ?1 ORDER BY version")).map_err(db_err)?;
         let rows = st.query_map(params![stream.to_string()], row_to_event).map_err(db_err)?;
         rows.collect::<Result<_, _>>().map_err(db_err)
     }

@@ -81,10 +81,10 @@ impl<'c> Projector<'c> {
             }
             Event::RecordCorrected { person, record, identity, encounter, .. } => {
                 let pid = person.to_string();
-                let primary: bool = self.conn.prepare_cached("SELECT is_primary FROM person_records WHERE source = ?1 AND record_id = ?2")?.query_row(
-                    params![record.source, record.record_id],
-                    |r| r.get(0),
-                )?;
+                let primary: bool = self
+                    .conn
+                    .prepare_cached("SELECT is_primary FROM person_records WHERE source = ?1 AND record_id = ?2")?
+                    .query_row(params![record.source, record.record_id], |r| r.get(0))?;
                 let i = identity;
                 let sql = if primary {
                     "UPDATE persons SET given = ?2, family = ?3, birth_date = ?4, birth_estimated = ?5, sex = ?6, citizenship = ?7, a_number = ?8 WHERE id = ?1"
@@ -330,8 +330,10 @@ impl<'c> Projector<'c> {
 
     fn refresh_names(&self, pid: &str) -> rusqlite::Result<()> {
         self.exec("DELETE FROM person_names WHERE person_id = ?1", params![pid])?;
-        let (given, family): (Option<String>, Option<String>) =
-            self.conn.prepare_cached("SELECT given, family FROM persons WHERE id = ?1")?.query_row(params![pid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (given, family): (Option<String>, Option<String>) = self
+            .conn
+            .prepare_cached("SELECT given, family FROM persons WHERE id = ?1")?
+            .query_row(params![pid], |r| Ok((r.get(0)?, r.get(1)?)))?;
         for t in given.iter().chain(family.iter()).flat_map(|s| name::tokens(s)) {
             self.exec("INSERT OR IGNORE INTO person_names (person_id, token) VALUES (?1, ?2)", params![pid, t])?;
         }
@@ -365,20 +367,16 @@ pub fn rebuild(conn: &mut Connection, progress: &mut dyn FnMut(u64)) -> Result<u
             .prepare("SELECT position, id, stream, version, type, payload, meta, prev_hash, hash FROM events WHERE position > ?1 ORDER BY position LIMIT ?2")
             .map_err(db_err)?;
         loop {
-            let rows: Vec<_> = page
-                .query_map(params![after, REBUILD_PAGE], row_to_event)
-                .map_err(db_err)?
-                .collect::<Result<_, _>>()
-                .map_err(db_err)?;
+            let rows: Vec<_> =
+                page.query_map(params![after, REBUILD_PAGE], row_to_event).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
             if rows.is_empty() {
                 break;
             }
             for e in &rows {
                 let ev = e.event()?;
-                projector.apply(e.position, &e.id, &ev).map_err(|err| StoreError::Corrupt {
-                    position: e.position,
-                    reason: format!("event cannot be projected: {err}"),
-                })?;
+                projector
+                    .apply(e.position, &e.id, &ev)
+                    .map_err(|err| StoreError::Corrupt { position: e.position, reason: format!("event cannot be projected: {err}") })?;
                 after = e.position as i64;
                 count += 1;
             }

@@ -5,8 +5,8 @@ use jiff::civil::Date;
 use kinship_domain::person::SourceRef;
 use kinship_domain::{ANumber, FamilyId, PersonId, name};
 use kinship_store::{
-    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonView, SearchQuery, SeparatedChild,
-    SeparatedParent, StoreError,
+    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonView, SearchQuery, SeparatedChild, SeparatedParent,
+    StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
@@ -44,7 +44,8 @@ pub fn family_by_source(conn: &Connection, f: &SourceRef) -> R<Option<FamilyId>>
 }
 
 pub fn persons_in_encounter(conn: &Connection, key: &str) -> R<Vec<PersonId>> {
-    let mut st = conn.prepare_cached("SELECT DISTINCT person_id FROM encounter_persons WHERE key = ?1 ORDER BY person_id").map_err(db_err)?;
+    let mut st =
+        conn.prepare_cached("SELECT DISTINCT person_id FROM encounter_persons WHERE key = ?1 ORDER BY person_id").map_err(db_err)?;
     let ids: Vec<String> = st.query_map(params![key], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
     ids.iter().map(|s| pid(s)).collect()
 }
@@ -147,7 +148,13 @@ fn brief(conn: &Connection, id: &str) -> R<Option<PersonBrief>> {
         .and_then(|mut s| s.query_row(params![id], person_row).optional())
         .map_err(db_err)?;
     row.map(|r| {
-        Ok(PersonBrief { id: pid(&r.id)?, name: display_name(&r.given, &r.family), birth_date: r.birth, a_number: r.a_number, custody: r.custody })
+        Ok(PersonBrief {
+            id: pid(&r.id)?,
+            name: display_name(&r.given, &r.family),
+            birth_date: r.birth,
+            a_number: r.a_number,
+            custody: r.custody,
+        })
     })
     .transpose()
 }
@@ -266,14 +273,11 @@ pub fn separated_children(conn: &Connection, today: Date) -> R<Vec<SeparatedChil
     let mut out = vec![];
     for (family, members) in &families {
         let is_child = |m: &MemberRow| {
-            CHILD_ROLES.contains(&m.role.as_str())
-                && !m.aged_out
-                && m.birth.as_deref().is_none_or(|b| b > adult_cutoff.as_str())
+            CHILD_ROLES.contains(&m.role.as_str()) && !m.aged_out && m.birth.as_deref().is_none_or(|b| b > adult_cutoff.as_str())
         };
         let parents: Vec<&MemberRow> = members.iter().filter(|m| PARENT_ROLES.contains(&m.role.as_str())).collect();
         for child in members.iter().filter(|m| is_child(m)) {
-            let apart: Vec<&&MemberRow> =
-                parents.iter().filter(|p| p.status == "separated" || child.status == "separated").collect();
+            let apart: Vec<&&MemberRow> = parents.iter().filter(|p| p.status == "separated" || child.status == "separated").collect();
             if apart.is_empty() {
                 continue;
             }
@@ -293,7 +297,13 @@ pub fn separated_children(conn: &Connection, today: Date) -> R<Vec<SeparatedChil
                 .prepare(&sql)
                 .and_then(|mut s| {
                     s.query_row(rusqlite::params_from_iter(args), |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?))
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, String>(4)?,
+                        ))
                     })
                     .optional()
                 })
@@ -336,8 +346,7 @@ pub fn findings(conn: &Connection, open_only: bool) -> R<Vec<FindingView>> {
     let mut subj = conn.prepare_cached("SELECT subject FROM finding_subjects WHERE finding_id = ?1 ORDER BY subject").map_err(db_err)?;
     let mut out = vec![];
     for (id, kind, message, src, rid, resolution) in rows {
-        let subjects: Vec<String> =
-            subj.query_map(params![id], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
+        let subjects: Vec<String> = subj.query_map(params![id], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
         let record = match (src, rid) {
             (Some(source), Some(record_id)) => Some(SourceRef { source, record_id }),
             _ => None,

@@ -1,1 +1,254 @@
+//! The conformance suite: one story every backend must tell the same way.
+//! Each backend's tests call [`run_all`] with a factory for a fresh, empty
+//! store. Failures are returned, not panicked, so the caller reports them all.
 
+use crate::{Append, Appended, SearchQuery, Store, StoreError, verify};
+use kinship_domain::event::{EncounterRef, RecordDetails};
+use kinship_domain::name::PersonName;
+use kinship_domain::person::{BirthDate, Identity, SourceRef};
+use kinship_domain::time::Instant;
+use kinship_domain::{ANumber, Event, PersonId, StreamId};
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Store>;
+type Check = Result<(), String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)*) => {
+        if !$cond {
+            return Err(format!($($msg)*));
+        }
+    };
+}
+
+fn at(text: &str) -> Result<Instant, String> {
+    Instant::parse(text, None).map_err(|e| e.to_string())
+}
+
+fn recorded(person: PersonId, given: &str, family: &str, a: Option<&str>, record: &str) -> Result<Event, String> {
+    Ok(Event::PersonRecorded {
+        person,
+        identity: Identity {
+            name: PersonName::parse(given, family).map_err(|e| e.to_string())?,
+            birth: Some(BirthDate { date: jiff::civil::date(1990, 3, 4), estimated: false }),
+            sex: None,
+            citizenship: None,
+            a_number: a.map(ANumber::parse).transpose().map_err(|e| e.to_string())?,
+        },
+        record: SourceRef { source: "BP".into(), record_id: record.into() },
+        encounter: EncounterRef {
+            key: format!("BP:EV-{record}"),
+            at: at("2018-05-07T14:32:00-06:00")?,
+            sector: Some("RGV".into()),
+            station: None,
+        },
+        details: RecordDetails::default(),
+    })
+}
+
+fn booked(person: PersonId) -> Result<Event, String> {
+    Ok(Event::BookedIn { person, agency: "BP".into(), facility: Some("MCS".into()), at: at("2018-05-07T15:00:00-06:00")? })
+}
+
+fn append(key: &str, expected: Vec<(StreamId, u64)>, events: Vec<Event>) -> Append {
+    Append {
+        key: key.into(),
+        command_hash: format!("hash-of-{key}"),
+        meta_json: format!("{{\"key\":\"{key}\"}}"),
+        expected,
+        events: events.into_iter().map(|e| (Uuid::now_v7(), e)).collect(),
+    }
+}
+
+fn s(p: PersonId) -> StreamId {
+    StreamId::Person(p)
+}
+
+fn err<T>(r: Result<T, StoreError>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
+}
+
+/// Positions come in commit order from 1; versions count per stream.
+pub fn positions_and_versions(make: Factory<'_>) -> Check {
+    let store = make();
+    let (a, b) = (PersonId::new_v7(), PersonId::new_v7());
+    let r = err(store.append(&[append("k1", vec![(s(a), 0)], vec![recorded(a, "ANA", "LOPEZ", None, "R1")?, booked(a)?])]))?;
+    ensure!(r == vec![Appended::Committed { first: 1, last: 2 }], "first append: {r:?}");
+    let r = err(store.append(&[append("k2", vec![(s(b), 0)], vec![recorded(b, "JUAN", "PEREZ", None, "R2")?])]))?;
+    ensure!(r == vec![Appended::Committed { first: 3, last: 3 }], "second append: {r:?}");
+    ensure!(err(store.stream_version(&s(a)))? == 2, "version of a");
+    ensure!(err(store.stream_version(&s(b)))? == 1, "version of b");
+    let all = err(store.read_from(0, 100))?;
+    ensure!(all.iter().map(|e| e.position).collect::<Vec<_>>() == vec![1, 2, 3], "positions");
+    let sa = err(store.read_stream(&s(a)))?;
+    ensure!(sa.iter().map(|e| e.version).collect::<Vec<_>>() == vec![1, 2], "versions of a");
+    ensure!(sa.first().map(|e| e.event_type.as_str()) == Some("PersonRecorded"), "type");
+    ensure!(err(store.head())?.position == 3, "head");
+    Ok(())
+}
+
+/// Two commands decided on the same version: exactly one commits; the loser
+/// writes nothing at all.
+pub fn optimistic_concurrency(make: Factory<'_>) -> Check {
+    let store = make();
+    let a = PersonId::new_v7();
+    err(store.append(&[append("k1", vec![(s(a), 0)], vec![recorded(a, "ANA", "LOPEZ", None, "R1")?])]))?;
+    err(store.append(&[append("k2", vec![(s(a), 1)], vec![booked(a)?])]))?;
+    let head = err(store.head())?;
+    match store.append(&[append("k3", vec![(s(a), 1)], vec![booked(a)?])]) {
+        Err(StoreError::Conflict { expected: 1, actual: 2, .. }) => {}
+        other => return Err(format!("stale version must conflict, got {other:?}")),
+    }
+    ensure!(err(store.head())? == head, "a conflicting append must not move the head");
+    ensure!(err(store.recall("k3"))?.is_none(), "a conflicting append must not record its key");
+    Ok(())
+}
+
+/// A batch is all or nothing.
+pub fn batch_is_atomic(make: Factory<'_>) -> Check {
+    let store = make();
+    let (a, b) = (PersonId::new_v7(), PersonId::new_v7());
+    let good = append("k1", vec![(s(a), 0)], vec![recorded(a, "ANA", "LOPEZ", None, "R1")?]);
+    let bad = append("k2", vec![(s(b), 5)], vec![recorded(b, "JUAN", "PEREZ", None, "R2")?]);
+    ensure!(store.append(&[good, bad]).is_err(), "batch with a conflict must fail");
+    ensure!(err(store.head())?.position == 0, "nothing of a failed batch may commit");
+    ensure!(err(store.person(a))?.is_none(), "no projection of a failed batch");
+    Ok(())
+}
+
+/// The same key with the same command answers with the first result.
+pub fn idempotency(make: Factory<'_>) -> Check {
+    let store = make();
+    let a = PersonId::new_v7();
+    let first = append("same", vec![(s(a), 0)], vec![recorded(a, "ANA", "LOPEZ", None, "R1")?]);
+    let r1 = err(store.append(std::slice::from_ref(&first)))?;
+    let r2 = err(store.append(std::slice::from_ref(&first)))?;
+    ensure!(r1 == vec![Appended::Committed { first: 1, last: 1 }], "{r1:?}");
+    ensure!(r2 == vec![Appended::Replayed { first: 1, last: 1 }], "{r2:?}");
+    ensure!(err(store.head())?.position == 1, "a replay writes nothing");
+    let mut other = first.clone();
+    other.command_hash = "something else".into();
+    ensure!(matches!(store.append(&[other]), Err(StoreError::KeyReused { .. })), "a reused key with another command is refused");
+    ensure!(err(store.recall("same"))? == Some(("hash-of-same".into(), 1, 1)), "recall");
+    Ok(())
+}
+
+/// An event for a stream whose version the append does not state is refused.
+pub fn undeclared_stream_refused(make: Factory<'_>) -> Check {
+    let store = make();
+    let a = PersonId::new_v7();
+    ensure!(
+        matches!(store.append(&[append("k", vec![], vec![recorded(a, "ANA", "LOPEZ", None, "R1")?])]), Err(StoreError::Invalid(_))),
+        "undeclared stream must be refused"
+    );
+    Ok(())
+}
+
+/// Many writers racing on one stream at one version: exactly one wins.
+pub fn racing_writers(make: Factory<'_>) -> Check {
+    let store = make();
+    let a = PersonId::new_v7();
+    err(store.append(&[append("k0", vec![(s(a), 0)], vec![recorded(a, "ANA", "LOPEZ", None, "R1")?])]))?;
+    let ev = booked(a)?;
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let ev = ev.clone();
+            std::thread::spawn(move || store.append(&[append(&format!("race{i}"), vec![(s(a), 1)], vec![ev])]))
+        })
+        .collect();
+    let mut wins = 0;
+    let mut conflicts = 0;
+    for h in handles {
+        match h.join() {
+            Ok(Ok(_)) => wins += 1,
+            Ok(Err(StoreError::Conflict { .. })) => conflicts += 1,
+            other => return Err(format!("unexpected outcome {other:?}")),
+        }
+    }
+    ensure!(wins == 1 && conflicts == 7, "wins {wins}, conflicts {conflicts}");
+    ensure!(err(store.stream_version(&s(a)))? == 2, "exactly one event appended");
+    Ok(())
+}
+
+/// The chain verifies, and the head is the last event's hash.
+pub fn chain_verifies(make: Factory<'_>) -> Check {
+    let store = make();
+    for i in 0..5 {
+        let p = PersonId::new_v7();
+        err(store.append(&[append(
+            &format!("k{i}"),
+            vec![(s(p), 0)],
+            vec![recorded(p, "ANA", "LOPEZ", None, &format!("R{i}"))?, booked(p)?],
+        )]))?;
+    }
+    let report = err(verify::verify(store.as_ref(), &mut |_| {}))?;
+    ensure!(report.first_bad.is_none(), "{report:?}");
+    ensure!(report.events == 10, "{report:?}");
+    let last = err(store.read_from(9, 1))?;
+    ensure!(last.first().map(|e| e.hash) == Some(err(store.head())?.hash), "head hash");
+    ensure!(last.first().map(|e| crate::chain::hash_of(e) == e.hash) == Some(true), "recomputed hash");
+    Ok(())
+}
+
+/// Projections: lookups and name search (case- and accent-insensitive, any part).
+pub fn projections_and_search(make: Factory<'_>) -> Check {
+    let store = make();
+    let (a, b) = (PersonId::new_v7(), PersonId::new_v7());
+    err(store.append(&[
+        append("k1", vec![(s(a), 0)], vec![recorded(a, "José Luis", "Hernández de la Cruz", Some("A-012-345-678"), "R1")?, booked(a)?]),
+        append("k2", vec![(s(b), 0)], vec![recorded(b, "ANA", "LOPEZ", Some("012345679"), "R2")?]),
+    ]))?;
+    ensure!(err(store.person_by_record(&SourceRef { source: "BP".into(), record_id: "R1".into() }))? == Some(a), "by record");
+    let an = ANumber::parse("12345678").map_err(|e| e.to_string())?;
+    ensure!(err(store.persons_by_a_number(&an))? == vec![a], "by A-number");
+    let v = err(store.person(a))?.ok_or("person a missing")?;
+    ensure!(v.custody.status == "in_custody" && v.custody.agency.as_deref() == Some("BP"), "custody {:?}", v.custody);
+    ensure!(v.given_names.as_deref() == Some("José Luis"), "names stored as given");
+    for q in ["jose", "HERNANDEZ", "cruz", "de la cruz", "luis hernandez"] {
+        let hits = err(store.search(&SearchQuery { name: Some(q.into()), limit: 10, ..Default::default() }))?;
+        ensure!(hits.iter().map(|p| p.id).collect::<Vec<_>>() == vec![a], "search {q:?}: {hits:?}");
+    }
+    let none = err(store.search(&SearchQuery { name: Some("garcia".into()), limit: 10, ..Default::default() }))?;
+    ensure!(none.is_empty(), "no false hit");
+    ensure!(err(store.persons_in_encounter("BP:EV-R1"))? == vec![a], "encounter members");
+    ensure!(err(store.custody_history(a))?.len() == 1, "custody history");
+    Ok(())
+}
+
+/// Rebuilding the projections from the log reproduces them exactly.
+pub fn rebuild_equals_live(make: Factory<'_>) -> Check {
+    let store = make();
+    for i in 0..20 {
+        let p = PersonId::new_v7();
+        err(store.append(&[append(
+            &format!("k{i}"),
+            vec![(s(p), 0)],
+            vec![recorded(p, "ANA", "LOPEZ", Some(&format!("0123456{i:02}")), &format!("R{i}"))?, booked(p)?],
+        )]))?;
+    }
+    let live = err(store.projection_dump())?;
+    let n = err(store.rebuild(&mut |_| {}))?;
+    ensure!(n == 40, "replayed {n}");
+    let rebuilt = err(store.projection_dump())?;
+    ensure!(live == rebuilt, "rebuild differs from live:\n{live}\n---\n{rebuilt}");
+    Ok(())
+}
+
+pub const STORIES: &[(&str, fn(Factory<'_>) -> Check)] = &[
+    ("positions_and_versions", positions_and_versions),
+    ("optimistic_concurrency", optimistic_concurrency),
+    ("batch_is_atomic", batch_is_atomic),
+    ("idempotency", idempotency),
+    ("undeclared_stream_refused", undeclared_stream_refused),
+    ("racing_writers", racing_writers),
+    ("chain_verifies", chain_verifies),
+    ("projections_and_search", projections_and_search),
+    ("rebuild_equals_live", rebuild_equals_live),
+];
+
+/// Runs every story; returns the failures as `name: reason`.
+pub fn run_all(make: Factory<'_>) -> Vec<String> {
+    STORIES.iter().filter_map(|(name, story)| story(make).err().map(|e| format!("{name}: {e}"))).collect()
+}

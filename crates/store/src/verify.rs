@@ -55,11 +55,7 @@ pub fn verify(store: &dyn Store, progress: &mut dyn FnMut(u64)) -> Result<Verify
         progress(expected - 1);
     }
     if count != head.position || prev != head.hash {
-        return bad(
-            count + 1,
-            format!("the log ends at {count} but its head says {} (truncated log)", head.position),
-            count,
-        );
+        return bad(count + 1, format!("the log ends at {count} but its head says {} (truncated log)", head.position), count);
     }
     Ok(VerifyReport { events: count, head_position: head.position, head_hash: hex::encode(head.hash), first_bad: None })
 }

@@ -16,7 +16,7 @@ use kinship_domain::command::{Command, NewMember};
 use kinship_domain::event::Subject;
 use kinship_domain::family::{Establishment, FamilyKind, Role};
 use kinship_domain::person::{Identity, SourceRef};
-use kinship_domain::{Actor, ANumber, CommandMeta, FamilyId, PersonId, name};
+use kinship_domain::{ANumber, Actor, CommandMeta, FamilyId, PersonId, name};
 use kinship_store::{Append, Store};
 pub use read::Format;
 pub use row::{Row, RowError};
@@ -277,7 +277,10 @@ impl<'e, S: Store> Importer<'e, S> {
                             &agency,
                             "family-kind-missing",
                             vec![Subject::Family(fid)],
-                            format!("family {} was recorded without UNIT or GROUP; held as GROUP until someone decides", claim.family.record_id),
+                            format!(
+                                "family {} was recorded without UNIT or GROUP; held as GROUP until someone decides",
+                                claim.family.record_id
+                            ),
                             Some(row.record.clone()),
                         )?;
                     }
@@ -304,11 +307,8 @@ impl<'e, S: Store> Importer<'e, S> {
                 Role::OtherRelative
             }
         };
-        let cmd = Command::AddMember {
-            family: fid,
-            member: NewMember { person, role, established: Establishment::Claimed },
-            source_claim: true,
-        };
+        let cmd =
+            Command::AddMember { family: fid, member: NewMember { person, role, established: Establishment::Claimed }, source_claim: true };
         match self.run(&agency, format!("{base}:member"), &cmd) {
             Ok(()) => Ok(()),
             Err(AppError::Domain(e)) => self.finding(

@@ -171,7 +171,11 @@ pub fn check(fields: &Fields, line: u64, profile: &Profile, assume_tz: Option<&T
             c.fail("family_role", "given without family_id: say which family");
         }
     }
-    let classification = c.parsed("classification", Classification::parse, "a classification (SINGLE_ADULT, FAMILY_UNIT_MEMBER, FAMILY_GROUP_MEMBER, UAC, ACCOMPANIED_MINOR)");
+    let classification = c.parsed(
+        "classification",
+        Classification::parse,
+        "a classification (SINGLE_ADULT, FAMILY_UNIT_MEMBER, FAMILY_GROUP_MEMBER, UAC, ACCOMPANIED_MINOR)",
+    );
     let extra: Vec<(String, String)> = fields
         .iter()
         .filter(|(k, _)| !FIELDS.contains(&k.as_str()))
@@ -200,13 +204,7 @@ pub fn check(fields: &Fields, line: u64, profile: &Profile, assume_tz: Option<&T
         line,
         record: SourceRef { source, record_id },
         encounter,
-        identity: Identity {
-            name,
-            birth: birth_date.map(|date| BirthDate { date, estimated }),
-            sex,
-            citizenship,
-            a_number,
-        },
+        identity: Identity { name, birth: birth_date.map(|date| BirthDate { date, estimated }), sex, citizenship, a_number },
         family,
         details,
     })

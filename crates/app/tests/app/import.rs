@@ -1,0 +1,240 @@
+//! Import: good, bad and re-sent rows; what is wrong with a family becomes a
+//! finding, never a lost row.
+
+use crate::{env, import, import_tz, write};
+use kinship_domain::{ANumber, Event, StreamId};
+use kinship_store::{SearchQuery, Store};
+
+const FAMILY: &[&str] = &[
+    "BP,R1,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,A-201-555-001,JOSE LUIS,PEREZ GARCIA,1985-02-10,false,M,GTM,FMUA1,UNIT,FATHER,FAMILY_UNIT_MEMBER,,",
+    "BP,R2,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,201555002,ANA,PEREZ LOPEZ,2011-06-01,false,F,GTM,FMUA1,UNIT,DAUGHTER,FAMILY_UNIT_MEMBER,,",
+    "BP,R3,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,MARIA JOSE,PÉREZ LÓPEZ,2014-01-01,true,F,GTM,FMUA1,UNIT,DAUGHTER,FAMILY_UNIT_MEMBER,,",
+];
+
+#[test]
+fn good_rows_become_persons_families_and_custody() {
+    let env = env();
+    let p = write(&env, "bp.csv", FAMILY);
+    let s = import(&env, &[&p]);
+    let f = &s.files[0];
+    assert_eq!((f.rows, f.loaded, f.rejected, f.unchanged, f.corrected), (3, 3, 0, 0, 0), "{f:?}");
+    let hits = env.engine.store.search(&SearchQuery { name: Some("perez".into()), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(hits.len(), 3);
+    let family = hits[0].family.as_ref().unwrap().family;
+    assert!(hits.iter().all(|h| h.family.as_ref().map(|m| m.family) == Some(family)), "one family for all three");
+    assert!(hits.iter().all(|h| h.custody.agency.as_deref() == Some("BP") && h.custody.facility.as_deref() == Some("MCS")));
+    let father = hits.iter().find(|h| h.given_names.as_deref() == Some("JOSE LUIS")).unwrap();
+    assert!(father.family.as_ref().unwrap().is_lead, "the adult parent leads");
+    assert_eq!(father.a_number.as_deref(), Some("201555001"));
+    // Accent-insensitive search finds the accented record too.
+    let maria = env.engine.store.search(&SearchQuery { name: Some("maria perez".into()), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(maria.len(), 1);
+    assert_eq!(maria[0].family_names.as_deref(), Some("PÉREZ LÓPEZ"), "stored as given");
+    assert!(maria[0].birth_date_estimated);
+    assert_eq!(s.findings_raised, 0, "a well-formed family raises no findings: {:?}", env.engine.store.findings(false).unwrap());
+}
+
+#[test]
+fn bad_rows_are_reported_with_line_and_field_and_the_rest_load() {
+    let env = env();
+    let p = write(
+        &env,
+        "bad.csv",
+        &[
+            "BP,R1,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,ANA,LOPEZ,1990-01-01,false,F,GTM,,,,,,",
+            "BP,R2,EV1,2018-05-07T14:32:00,RGV,MCS,,ANA,LOPEZ,1990-01-01,false,F,GTM,,,,,,",
+            "BP,R3,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,A12,ANA,LOPEZ,,,F,,,,,,,",
+            "BP,R4,,2018-05-07T14:32:00-06:00,RGV,MCS,,ANA,LOPEZ,,,F,,,,,,,",
+            "XX,R5,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,ANA,LOPEZ,,,F,,,,,,,",
+            "BP,R6,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,,LOPEZ,1990-13-01,maybe,Q,GUATEMALA,,,,,,",
+            "BP,R7,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,ANA,LOPEZ,,,F,,,,DAUGHTER,,,",
+            "BP,R1,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,ANA,LOPEZ,,,F,,,,,,,",
+            "BP,R8,EV1",
+            "BP,R9,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,FNU,LNU,2019-01-01,,U,,,,,,,",
+            "BP,R10,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,PEDRO,\"DE LA CRUZ, JR\",,,M,MEX,F9,GROUP,UNCLE,,,\"notes, with comma\"",
+        ],
+    );
+    let s = import(&env, &[&p]);
+    let f = &s.files[0];
+    assert_eq!(f.rows, 11);
+    assert_eq!(f.loaded, 2, "R1 and R10 load: {:?}", f.errors);
+    assert_eq!(f.rejected, 9);
+    let has = |line: u64, field: &str, text: &str| {
+        assert!(
+            f.errors.iter().any(|e| e.line == line && e.field == field && e.reason.contains(text)),
+            "expected an error at line {line} field {field} containing {text:?}; got {:#?}",
+            f.errors
+        )
+    };
+    has(3, "encountered_at", "no UTC offset");
+    has(4, "a_number", "8 or 9 digits");
+    has(5, "event_id", "required for BP");
+    has(6, "source", "not a declared source");
+    has(7, "given_names", "FNU");
+    has(7, "birth_date", "YYYY-MM-DD");
+    has(7, "birth_date_estimated", "true or false");
+    has(7, "sex", "M, F, X, U");
+    has(7, "citizenship", "alpha-3");
+    has(8, "family_role", "without family_id");
+    has(9, "record_id", "earlier in this file");
+    has(10, "*", "fields but the header has");
+    has(11, "birth_date", "after the encounter");
+    // Nothing of a rejected row was loaded; the good ones were.
+    assert_eq!(env.engine.store.search(&SearchQuery { name: Some("ana".into()), limit: 10, ..Default::default() }).unwrap().len(), 1);
+    let pedro = env.engine.store.search(&SearchQuery { name: Some("pedro".into()), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(pedro[0].family_names.as_deref(), Some("DE LA CRUZ, JR"));
+}
+
+#[test]
+fn a_zone_named_by_the_caller_is_applied_to_times_without_offset() {
+    let env = env();
+    let p = write(&env, "local.csv", &["BP,R1,EV1,2018-05-07T14:32:00,RGV,MCS,,ANA,LOPEZ,,,F,,,,,,,"]);
+    let s = import_tz(&env, &[&p], Some("America/Chicago"));
+    assert_eq!(s.files[0].loaded, 1, "{:?}", s.files[0].errors);
+    let hit = &env.engine.store.search(&SearchQuery { name: Some("ana".into()), limit: 1, ..Default::default() }).unwrap()[0];
+    assert_eq!(hit.first_encountered, "2018-05-07T14:32:00-05:00");
+}
+
+#[test]
+fn re_importing_identical_rows_is_a_no_op() {
+    let env = env();
+    let p = write(&env, "bp.csv", FAMILY);
+    import(&env, &[&p]);
+    let head = env.engine.store.head().unwrap();
+    let s = import(&env, &[&p]);
+    let f = &s.files[0];
+    assert_eq!((f.loaded, f.unchanged, f.corrected), (0, 3, 0));
+    assert_eq!(env.engine.store.head().unwrap(), head, "no event written");
+}
+
+#[test]
+fn changed_rows_become_corrections_and_history_keeps_both() {
+    let env = env();
+    let p = write(&env, "bp.csv", FAMILY);
+    import(&env, &[&p]);
+    let mut changed: Vec<String> = FAMILY.iter().map(|s| s.to_string()).collect();
+    changed[1] = changed[1].replace("2011-06-01", "2011-07-01");
+    let refs: Vec<&str> = changed.iter().map(String::as_str).collect();
+    let p2 = write(&env, "bp2.csv", &refs);
+    let s = import(&env, &[&p2]);
+    assert_eq!((s.files[0].unchanged, s.files[0].corrected), (2, 1));
+    let ana = env.engine.store.search(&SearchQuery { name: Some("ana".into()), limit: 1, ..Default::default() }).unwrap().remove(0);
+    assert_eq!(ana.birth_date.as_deref(), Some("2011-07-01"));
+    let history = env.engine.store.read_stream(&StreamId::Person(ana.id)).unwrap();
+    let original = history.iter().find(|e| e.event_type == "PersonRecorded").unwrap();
+    assert!(original.payload.contains("2011-06-01"), "the old value stays in the log");
+    let correction = history.iter().find(|e| e.event_type == "RecordCorrected").unwrap();
+    match correction.event().unwrap() {
+        Event::RecordCorrected { corrects, changed, .. } => {
+            assert_eq!(corrects, original.id);
+            assert_eq!(changed, vec!["birth_date".to_string()]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn family_problems_become_findings_and_the_rows_still_load() {
+    let env = env();
+    let p = write(
+        &env,
+        "odd.csv",
+        &[
+            // A UNIT with no adult: two minors.
+            "BP,U1,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,LUIS,OZUNA REYES,2003-01-01,false,M,HND,FM1,UNIT,FATHER,,,",
+            "BP,U2,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,ROSA,OZUNA MEJIA,2016-01-01,false,F,HND,FM1,UNIT,DAUGHTER,,,",
+            // A "father" 12 years older than his "son".
+            "BP,G1,EV2,2018-05-07T15:00:00-06:00,RGV,MCS,,CARLOS,SOLIS,1990-01-01,false,M,SLV,FM2,UNIT,FATHER,,,",
+            "BP,G2,EV2,2018-05-07T15:00:00-06:00,RGV,MCS,,MARVIN,SOLIS,2002-01-01,false,M,SLV,FM2,UNIT,SON,,,",
+            // One A-number on two different people.
+            "BP,A1,EV3,2018-05-07T16:00:00-06:00,RGV,MCS,A201555100,SANTOS,CHAVEZ,1980-01-01,false,M,GTM,,,,SINGLE_ADULT,,",
+            "BP,A2,EV4,2018-05-07T17:00:00-06:00,RGV,MCS,A201555100,GLENDA,ALVARADO,1995-05-05,false,F,HND,,,,SINGLE_ADULT,,",
+            // A child encountered with an adult, no family recorded.
+            "BP,N1,EV5,2018-05-07T18:00:00-06:00,RGV,MCS,,DORA,MEJIA CRUZ,1988-03-03,false,F,GTM,,,,SINGLE_ADULT,,",
+            "BP,N2,EV5,2018-05-07T18:00:00-06:00,RGV,MCS,,KARLA,LOPEZ MEJIA,2012-03-03,false,F,GTM,,,,,,",
+            // Classified as a family member, but no family recorded.
+            "BP,C1,EV6,2018-05-07T19:00:00-06:00,RGV,MCS,,OSCAR,REYES,1990-03-03,false,M,GTM,,,,FAMILY_UNIT_MEMBER,,",
+        ],
+    );
+    let s = import(&env, &[&p]);
+    assert_eq!((s.files[0].loaded, s.files[0].rejected), (9, 0), "{:?}", s.files[0].errors);
+    let findings = env.engine.store.findings(true).unwrap();
+    let kinds: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
+    for k in [
+        "unit-without-adult-parent",
+        "unit-parent-under-18",
+        "implausible-age-gap",
+        "a-number-shared",
+        "minor-with-adults-no-family",
+        "family-status-missing",
+    ] {
+        assert!(kinds.contains(&k), "missing finding {k}: {kinds:?}");
+    }
+    let an = ANumber::parse("201555100").unwrap();
+    assert_eq!(env.engine.store.persons_by_a_number(&an).unwrap().len(), 2, "both people are kept");
+    // Re-importing raises nothing new.
+    let again = import(&env, &[&p]);
+    assert_eq!(again.findings_raised, 0);
+    assert_eq!(env.engine.store.findings(true).unwrap().len(), findings.len());
+}
+
+#[test]
+fn another_agencys_record_of_the_same_person_moves_custody() {
+    let env = env();
+    let bp = write(&env, "bp.csv", &[FAMILY[0]]);
+    let ice = write(&env, "ice.jsonl", &[]);
+    std::fs::write(
+        &ice,
+        "{\"source\":\"ICE\",\"record_id\":\"I-77\",\"encountered_at\":\"2018-05-09T09:00:00-05:00\",\"station\":\"PISPC\",\"a_number\":\"201555001\",\"given_names\":\"JOSE\",\"family_names\":\"PEREZ\",\"birth_date\":\"1985-02-10\",\"extra\":{\"bed\":\"B-12\"},\"case_officer\":\"X\"}\n",
+    )
+    .unwrap();
+    let s = import(&env, &[&bp, &ice]);
+    assert_eq!(s.files[1].loaded, 1, "{:?}", s.files[1].errors);
+    let an = ANumber::parse("201555001").unwrap();
+    let ids = env.engine.store.persons_by_a_number(&an).unwrap();
+    assert_eq!(ids.len(), 1, "same A-number, same person: one person");
+    let v = env.engine.store.person(ids[0]).unwrap().unwrap();
+    assert_eq!(v.records.len(), 2);
+    assert_eq!(v.custody.agency.as_deref(), Some("ICE"));
+    let kinds: Vec<String> = env.engine.store.custody_history(ids[0]).unwrap().into_iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, vec!["booked_in", "transfer_offered", "transfer_accepted"]);
+    // Unknown columns are kept as extra.<name>.
+    let world = env.engine.person_state(ids[0]).unwrap();
+    let extra = &world.persons[&ids[0]].records[1].details.extra;
+    assert!(
+        extra.contains(&("bed".to_string(), "B-12".to_string())) && extra.contains(&("case_officer".to_string(), "X".to_string())),
+        "{extra:?}"
+    );
+}
+
+#[test]
+fn export_writes_the_interchange_format_back() {
+    let env = env();
+    let p = write(&env, "bp.csv", FAMILY);
+    import(&env, &[&p]);
+    let mut out = vec![];
+    kinship_app::export::export(&env.engine, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with(crate::HEADER));
+    // Importing the export into a fresh store gives the same export back.
+    let env2 = crate::env();
+    let path = env2.dir.path().join("roundtrip.csv");
+    std::fs::write(&path, &text).unwrap();
+    let s = import(&env2, &[&path]);
+    assert_eq!((s.files[0].loaded, s.files[0].rejected), (3, 0), "{:?}", s.files[0].errors);
+    let mut out2 = vec![];
+    kinship_app::export::export(&env2.engine, &mut out2).unwrap();
+    assert_eq!(text, String::from_utf8(out2).unwrap());
+}
+
+#[test]
+fn an_unreadable_file_is_a_fatal_error() {
+    let env = env();
+    let missing = env.dir.path().join("nope.csv");
+    let r = kinship_app::import::import(
+        &env.engine,
+        &[missing.as_path()],
+        kinship_app::import::ImportOptions { assume_tz: None, format: None, user: "t".into(), progress: &mut |_| {} },
+    );
+    assert!(r.is_err());
+}

@@ -1,0 +1,149 @@
+//! The SQLite backend: the shared conformance suite, the database-level
+//! append-only guarantee, and tamper detection by `verify`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use kinship_store::{Store, conformance, verify};
+use kinship_store_sqlite::SqliteStore;
+use rusqlite::Connection;
+use std::sync::Arc;
+use tempfile::TempDir;
+
+fn fresh(dirs: &std::sync::Mutex<Vec<TempDir>>) -> Arc<dyn Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    dirs.lock().unwrap().push(dir);
+    Arc::new(store)
+}
+
+#[test]
+fn conformance_suite() {
+    let dirs = std::sync::Mutex::new(vec![]);
+    let failures = conformance::run_all(&|| fresh(&dirs));
+    assert!(failures.is_empty(), "conformance failures:\n{}", failures.join("\n"));
+}
+
+/// A store with a small chained log, and a raw connection to tamper with it.
+fn populated() -> (TempDir, SqliteStore, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    // Reuse the conformance story's data shape: 5 persons, 10 events.
+    let make = || -> Arc<dyn Store> { Arc::new(SqliteStore::open_dir(dir.path()).unwrap()) };
+    conformance::chain_verifies(&make).unwrap();
+    let raw = Connection::open(dir.path().join("kinship.db")).unwrap();
+    (dir, store, raw)
+}
+
+fn first_bad(store: &SqliteStore) -> Option<u64> {
+    verify::verify(store, &mut |_| {}).unwrap().first_bad.map(|b| b.position)
+}
+
+#[test]
+fn the_database_refuses_update_and_delete_on_the_log() {
+    let (_dir, store, raw) = populated();
+    let upd = raw.execute("UPDATE events SET payload = 'x' WHERE position = 3", []);
+    assert!(upd.unwrap_err().to_string().contains("append-only"));
+    let del = raw.execute("DELETE FROM events WHERE position = 3", []);
+    assert!(del.unwrap_err().to_string().contains("append-only"));
+    assert_eq!(first_bad(&store), None);
+}
+
+fn drop_guards(raw: &Connection) {
+    raw.execute_batch("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;").unwrap();
+}
+
+#[test]
+fn verify_detects_a_flipped_byte() {
+    let (_dir, store, raw) = populated();
+    drop_guards(&raw);
+    raw.execute("UPDATE events SET payload = replace(payload, 'ANA', 'ANB') WHERE position = 5", []).unwrap();
+    assert_eq!(first_bad(&store), Some(5));
+}
+
+#[test]
+fn verify_detects_a_deleted_event() {
+    let (_dir, store, raw) = populated();
+    drop_guards(&raw);
+    raw.execute("DELETE FROM events WHERE position = 4", []).unwrap();
+    assert_eq!(first_bad(&store), Some(4));
+}
+
+#[test]
+fn verify_detects_reordered_events() {
+    let (_dir, store, raw) = populated();
+    drop_guards(&raw);
+    // Swap the contents of positions 6 and 7 (keeping each row's position).
+    raw.execute_batch(
+        "CREATE TEMP TABLE s AS SELECT * FROM events WHERE position IN (6, 7);
+         DELETE FROM events WHERE position IN (6, 7);
+         INSERT INTO events SELECT 13 - position, id, stream, version, type, payload, meta, prev_hash, hash FROM s;",
+    )
+    .unwrap();
+    assert_eq!(first_bad(&store), Some(6));
+}
+
+#[test]
+fn verify_detects_a_truncated_log() {
+    let (_dir, store, raw) = populated();
+    drop_guards(&raw);
+    raw.execute("DELETE FROM events WHERE position >= 9", []).unwrap();
+    assert_eq!(first_bad(&store), Some(9));
+}
+
+#[test]
+fn verify_detects_a_forged_hash_chain_that_does_not_match_the_head() {
+    let (_dir, store, raw) = populated();
+    drop_guards(&raw);
+    // Rewriting the last event and its own hash still breaks the link to the head.
+    raw.execute("UPDATE events SET hash = zeroblob(32) WHERE position = 10", []).unwrap();
+    assert_eq!(first_bad(&store), Some(10));
+}
+
+#[test]
+fn data_directory_is_created_on_first_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b/kinship-data");
+    let store = SqliteStore::open_dir(&nested).unwrap();
+    assert!(nested.join("kinship.db").is_file());
+    assert_eq!(store.head().unwrap().position, 0);
+    let mode: String = Connection::open(nested.join("kinship.db")).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+/// Separate connections (as separate processes would have) racing to append
+/// at the same version: BEGIN IMMEDIATE serialises them and exactly one wins.
+#[test]
+fn separate_connections_race_and_exactly_one_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let make = || -> Arc<dyn Store> { Arc::new(SqliteStore::open_dir(&path).unwrap()) };
+    // Seed one person at version 1.
+    conformance::optimistic_concurrency(&|| make()).ok();
+    let first = make().read_from(0, 1).unwrap();
+    let person_stream = kinship_domain::StreamId::parse(&first[0].stream).unwrap();
+    let version = make().stream_version(&person_stream).unwrap();
+    let event: kinship_domain::Event = first[0].event().unwrap();
+    let kinship_domain::Event::PersonRecorded { person, .. } = event else { panic!("seed event") };
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let path = path.clone();
+            let stream = person_stream.clone();
+            std::thread::spawn(move || {
+                let store = SqliteStore::open_dir(&path).unwrap();
+                let at = kinship_domain::time::Instant::parse("2018-05-08T10:00:00-05:00", None).unwrap();
+                let ev = kinship_domain::Event::ReferredForProsecution { person, at, by: format!("u{i}") };
+                store.append(&[kinship_store::Append {
+                    key: format!("race-{i}"),
+                    command_hash: "h".into(),
+                    meta_json: "{}".into(),
+                    expected: vec![(stream, version)],
+                    events: vec![(uuid::Uuid::now_v7(), ev)],
+                }])
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results.iter().filter(|r| matches!(r, Err(kinship_store::StoreError::Conflict { .. }))).count();
+    assert_eq!((wins, conflicts), (1, 5), "{results:?}");
+    assert!(verify::verify(&*make(), &mut |_| {}).unwrap().first_bad.is_none());
+}
