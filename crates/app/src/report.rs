@@ -138,6 +138,6 @@ pub fn clocks_report<S: Store>(engine: &Engine<S>, now: Timestamp) -> Result<Vec
             }
         }
     }
-    out.sort_by(|a, b| a.1.due.cmp(&b.1.due));
+    out.sort_by_key(|a| a.1.due);
     Ok(out)
 }

@@ -41,6 +41,10 @@ pub enum Cmd {
     Demo {
         #[arg(long, default_value_t = 60)]
         families: usize,
+        /// Only write the scenario's agency extract (interchange-v1 CSV) to
+        /// this file, without loading anything.
+        #[arg(long)]
+        write_extract: Option<PathBuf>,
     },
     /// Import interchange-v1 files (CSV or JSON Lines).
     Import {

@@ -62,7 +62,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let engine = open(&cli)?;
     let json = cli.json;
     match &cli.command {
-        Cmd::Demo { families } => show::demo(&engine, &cli.data, *families, json),
+        Cmd::Demo { families, write_extract: Some(path) } => {
+            let rows = kinship_app::demo::write_extract(path, *families)?;
+            eprintln!("wrote {rows} rows to {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Demo { families, write_extract: None } => show::demo(&engine, &cli.data, *families, json),
         Cmd::Import { files, assume_tz, format } => show::import(&engine, files, assume_tz.as_deref(), format.as_deref(), json),
         Cmd::Export { out } => show::export(&engine, out.as_deref()),
         Cmd::Verify => show::verify(&engine, json),

@@ -11,6 +11,14 @@ use kinship_store::StoreError;
 use rusqlite::{Connection, TransactionBehavior, params};
 use uuid::Uuid;
 
+/// One line of a person's custody history.
+struct CustodyRow<'a> {
+    kind: &'a str,
+    agency: Option<&'a str>,
+    facility: Option<&'a str>,
+    detail: Option<&'a str>,
+}
+
 pub struct Projector<'c> {
     conn: &'c Connection,
 }
@@ -120,7 +128,7 @@ impl<'c> Projector<'c> {
                 self.refresh_first_encounter(&pid)?;
             }
             Event::BookedIn { person, agency, facility, at } => {
-                self.custody(pos, person, at, "booked_in", Some(agency), facility.as_deref(), None)?;
+                self.custody(pos, person, at, CustodyRow { kind: "booked_in", agency: Some(agency), facility: facility.as_deref(), detail: None })?;
                 self.exec(
                     "UPDATE persons SET custody_status = 'in_custody', custody_agency = ?2, custody_facility = ?3, custody_since = ?4, pending_transfer_to = NULL WHERE id = ?1",
                     params![person.to_string(), agency, facility, at.as_str()],
@@ -128,18 +136,18 @@ impl<'c> Projector<'c> {
             }
             Event::TransferOffered { person, to_agency, to_facility, at, from_agency, .. } => {
                 let detail = format!("from {from_agency}");
-                self.custody(pos, person, at, "transfer_offered", Some(to_agency), to_facility.as_deref(), Some(&detail))?;
+                self.custody(pos, person, at, CustodyRow { kind: "transfer_offered", agency: Some(to_agency), facility: to_facility.as_deref(), detail: Some(&detail) })?;
                 self.exec("UPDATE persons SET pending_transfer_to = ?2 WHERE id = ?1", params![person.to_string(), to_agency])?;
             }
             Event::TransferAccepted { person, agency, facility, at, .. } => {
-                self.custody(pos, person, at, "transfer_accepted", Some(agency), facility.as_deref(), None)?;
+                self.custody(pos, person, at, CustodyRow { kind: "transfer_accepted", agency: Some(agency), facility: facility.as_deref(), detail: None })?;
                 self.exec(
                     "UPDATE persons SET custody_status = 'in_custody', custody_agency = ?2, custody_facility = ?3, custody_since = ?4, pending_transfer_to = NULL WHERE id = ?1",
                     params![person.to_string(), agency, facility, at.as_str()],
                 )?;
             }
             Event::TransferRejected { person, agency, reason, at, .. } => {
-                self.custody(pos, person, at, "transfer_rejected", Some(agency), None, Some(reason))?;
+                self.custody(pos, person, at, CustodyRow { kind: "transfer_rejected", agency: Some(agency), facility: None, detail: Some(reason) })?;
                 self.exec("UPDATE persons SET pending_transfer_to = NULL WHERE id = ?1", params![person.to_string()])?;
             }
             Event::Released { person, at, us_address, conditions, .. } => {
@@ -149,7 +157,7 @@ impl<'c> Projector<'c> {
                     (None, Some(c)) => Some(format!("no U.S. address; conditions: {c}")),
                     (None, None) => Some("no U.S. address".to_string()),
                 };
-                self.custody(pos, person, at, "released", None, None, detail.as_deref())?;
+                self.custody(pos, person, at, CustodyRow { kind: "released", agency: None, facility: None, detail: detail.as_deref() })?;
                 self.exec(
                     "UPDATE persons SET custody_status = 'released', custody_agency = NULL, custody_facility = NULL, custody_since = ?2, pending_transfer_to = NULL, us_address = ?3 WHERE id = ?1",
                     params![person.to_string(), at.as_str(), us_address],
@@ -157,7 +165,7 @@ impl<'c> Projector<'c> {
             }
             Event::Removed { person, at, to_country, .. } => {
                 let detail = to_country.as_ref().map(|c| format!("to {}", c.as_str()));
-                self.custody(pos, person, at, "removed", None, None, detail.as_deref())?;
+                self.custody(pos, person, at, CustodyRow { kind: "removed", agency: None, facility: None, detail: detail.as_deref() })?;
                 self.exec(
                     "UPDATE persons SET custody_status = 'removed', custody_agency = NULL, custody_facility = NULL, custody_since = ?2, pending_transfer_to = NULL WHERE id = ?1",
                     params![person.to_string(), at.as_str()],
@@ -302,19 +310,10 @@ impl<'c> Projector<'c> {
         Ok(())
     }
 
-    fn custody(
-        &self,
-        pos: i64,
-        person: &kinship_domain::PersonId,
-        at: &kinship_domain::time::Instant,
-        kind: &str,
-        agency: Option<&str>,
-        facility: Option<&str>,
-        detail: Option<&str>,
-    ) -> rusqlite::Result<()> {
+    fn custody(&self, pos: i64, person: &kinship_domain::PersonId, at: &kinship_domain::time::Instant, row: CustodyRow<'_>) -> rusqlite::Result<()> {
         self.exec(
             "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![pos, person.to_string(), at.as_str(), kind, agency, facility, detail],
+            params![pos, person.to_string(), at.as_str(), row.kind, row.agency, row.facility, row.detail],
         )?;
         Ok(())
     }

@@ -338,7 +338,8 @@ pub fn findings(conn: &Connection, open_only: bool) -> R<Vec<FindingView>> {
         if open_only { "WHERE resolution IS NULL" } else { "" }
     );
     let mut st = conn.prepare(&sql).map_err(db_err)?;
-    let rows: Vec<(String, String, String, Option<String>, Option<String>, Option<String>)> = st
+    type FindingRow = (String, String, String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<FindingRow> = st
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .map_err(db_err)?
         .collect::<Result<_, _>>()

@@ -236,7 +236,9 @@ pub fn rebuild_equals_live(make: Factory<'_>) -> Check {
     Ok(())
 }
 
-pub const STORIES: &[(&str, fn(Factory<'_>) -> Check)] = &[
+pub type Story = fn(Factory<'_>) -> Check;
+
+pub const STORIES: &[(&str, Story)] = &[
     ("positions_and_versions", positions_and_versions),
     ("optimistic_concurrency", optimistic_concurrency),
     ("batch_is_atomic", batch_is_atomic),

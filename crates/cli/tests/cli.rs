@@ -1,0 +1,233 @@
+//! The `kinship` binary, driven as a user would: exit codes, `--json`
+//! shapes, and the messages people read.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kinship(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kinship"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("KINSHIP_PROFILE")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+const HEADER: &str = "source,record_id,event_id,encountered_at,given_names,family_names,birth_date,family_id,family_kind,family_role";
+
+#[test]
+fn demo_prints_the_separated_children_report_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kinship-data");
+    let o = kinship(&data, &["demo", "--families", "20"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("currently separated from a parent"), "{out}");
+    assert!(out.contains("FMPP"), "{out}");
+    // Running it again shows the report over the data already there.
+    let again = kinship(&data, &["demo"]);
+    assert!(again.status.success());
+    assert!(text(&again).contains("already holds"));
+    let v = kinship(&data, &["verify"]);
+    assert!(v.status.success() && text(&v).contains("intact"), "{}", text(&v));
+    let r = kinship(&data, &["rebuild"]);
+    assert!(r.status.success(), "{}", text(&r));
+    let j = kinship(&data, &["report", "separated-children", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert!(!rows.as_array().unwrap().is_empty());
+    let child = rows[0]["child"]["id"].as_str().unwrap().to_string();
+    let p = kinship(&data, &["person", &child]);
+    assert!(p.status.success() && text(&p).contains("custody history"), "{}", text(&p));
+}
+
+#[test]
+fn import_json_summary_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, format!("{HEADER}\nBP,R1,EV1,2018-05-07T14:32:00-06:00,ANA,LOPEZ,1990-01-01,,,\n")).unwrap();
+    let o = kinship(&data, &["import", "--json", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &v["files"][0];
+    assert_eq!((f["rows"].as_u64(), f["loaded"].as_u64(), f["rejected"].as_u64()), (Some(1), Some(1), Some(0)));
+    for key in ["path", "rows", "loaded", "unchanged", "corrected", "rejected", "errors"] {
+        assert!(f.get(key).is_some(), "summary lacks {key}: {v}");
+    }
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, format!("{HEADER}\nBP,R2,EV1,2018-05-07T14:32:00,ANA,LOPEZ,,,,\nBP,R3,EV1,2018-05-07T14:32:00-06:00,LUIS,LOPEZ,,,,\n")).unwrap();
+    let o = kinship(&data, &["import", "--json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["errors"][0], serde_json::json!({"line": 2, "field": "encountered_at", "reason": v["files"][0]["errors"][0]["reason"]}));
+    assert_eq!(v["files"][0]["loaded"], 1);
+
+    // With the zone named, the same file loads (R3 is now unchanged).
+    let o = kinship(&data, &["import", "--assume-tz", "America/Chicago", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("1 loaded, 1 unchanged"), "{}", text(&o));
+
+    let o = kinship(&data, &["import", dir.path().join("missing.csv").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("no such file"));
+    let o = kinship(&data, &["import", "--assume-tz", "Mars/Olympus", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("not a known time zone"));
+}
+
+#[test]
+fn a_bad_profile_is_refused_at_start_with_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    let text_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../profiles/default.toml")).unwrap();
+    std::fs::write(&profile, text_in.replace("hours = 48", "hours = 0")).unwrap();
+    let o = kinship(&dir.path().join("d"), &["--profile", profile.to_str().unwrap(), "report", "findings"]);
+    assert_eq!(o.status.code(), Some(1));
+    let msg = text(&o);
+    let line = text_in.lines().position(|l| l.contains("hours = 48")).unwrap() + 1;
+    assert!(msg.contains(&format!("line {line}")) && msg.contains("clocks.adult_prosecution_referral.hours"), "{msg}");
+}
+
+#[test]
+fn verify_reports_tampering_with_exit_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    assert!(kinship(&data, &["demo", "--families", "5"]).status.success());
+    let db = rusqlite::Connection::open(data.join("kinship.db")).unwrap();
+    db.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET payload = replace(payload, 'BP', 'XX') WHERE position = 7;").unwrap();
+    let o = kinship(&data, &["verify", "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["first_bad"]["position"], 7);
+}
+
+#[test]
+fn separation_commands_from_the_cli_are_checked_by_the_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let f = dir.path().join("fam.csv");
+    std::fs::write(
+        &f,
+        format!("{HEADER}\nBP,R1,EV1,2018-05-07T14:32:00-06:00,JOSE,PEREZ GARCIA,1985-01-01,FM1,UNIT,FATHER\nBP,R2,EV1,2018-05-07T14:32:00-06:00,ANA,PEREZ LOPEZ,2012-01-01,FM1,UNIT,DAUGHTER\n"),
+    )
+    .unwrap();
+    assert_eq!(kinship(&data, &["import", f.to_str().unwrap()]).status.code(), Some(0));
+    let s = kinship(&data, &["search", "--name", "jose", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    let father = v[0]["id"].as_str().unwrap().to_string();
+    let family = v[0]["family"]["family"].as_str().unwrap().to_string();
+    let agent = ["--as", "agent.r", "--role", "bp_agent", "--agency", "BP"];
+    let sep = |extra: &[&str]| {
+        let mut args: Vec<&str> = agent.to_vec();
+        args.extend(["separate", "--family", &family, "--member", &father, "--narrative", "prosecution", "--approved-by", "PAIC M"]);
+        args.extend(extra);
+        kinship(&data, &args)
+    };
+    let o = sep(&["--reason", "FMPP"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("must name the enforcement policy") && text(&o).contains("policy-required"), "{}", text(&o));
+    let o = sep(&["--reason", "FMPP", "--policy", "Zero Tolerance"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r = kinship(&data, &["report", "separated-children"]);
+    assert!(text(&r).contains("1 child(ren) currently separated") && text(&r).contains("Zero Tolerance"), "{}", text(&r));
+    // An agent cannot review; the message names the permission.
+    let sep_id = text(&o).split_whitespace().find(|w| w.starts_with("S-")).unwrap().trim_end_matches(':').to_string();
+    let mut args: Vec<&str> = agent.to_vec();
+    args.extend(["review", "--family", &family, "--separation", &sep_id, "--level", "1"]);
+    let o = kinship(&data, &args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("separation.review.1"), "{}", text(&o));
+}
+
+/// The invariants ARCHITECTURE.md states, checked against the source tree.
+mod architecture {
+    use std::path::{Path, PathBuf};
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    fn sources(krate: &str) -> Vec<(PathBuf, String)> {
+        let mut files = vec![];
+        rust_files(&root().join("crates").join(krate).join("src"), &mut files);
+        files.into_iter().map(|p| (p.clone(), std::fs::read_to_string(&p).unwrap())).collect()
+    }
+
+    /// Architecture Invariant: the domain core does no IO and no async.
+    #[test]
+    fn the_domain_does_no_io() {
+        let manifest = std::fs::read_to_string(root().join("crates/domain/Cargo.toml")).unwrap();
+        let deps = manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap();
+        let allowed = ["serde", "serde_json", "toml", "serde_path_to_error", "thiserror", "jiff", "uuid", "unicode-normalization"];
+        for line in deps.lines().filter(|l| l.contains('=')) {
+            let name = line.split(['=', '.']).next().unwrap().trim();
+            assert!(allowed.contains(&name), "kinship-domain must not depend on {name}: the core is pure");
+        }
+        for (path, text) in sources("domain") {
+            for banned in ["std::fs", "std::net", "std::io", "std::process", "std::thread", "async fn", "Timestamp::now", "Zoned::now", "now_v7"] {
+                let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+                // The id types may offer a constructor; decide/evolve must not call it.
+                if banned == "now_v7" && path.ends_with("ids.rs") {
+                    continue;
+                }
+                assert!(!code.contains(banned), "{} uses {banned}: the domain core is pure", path.display());
+            }
+        }
+    }
+
+    /// Architecture Invariant: SQL lives only in the store backends.
+    #[test]
+    fn sql_lives_only_in_store_backends() {
+        for krate in ["domain", "store", "app", "cli"] {
+            for (path, text) in sources(krate) {
+                for sql in ["SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM", "rusqlite"] {
+                    assert!(!text.contains(sql), "{} contains {sql:?}: SQL belongs in a store backend crate", path.display());
+                }
+            }
+        }
+    }
+
+    /// Architecture Invariant: library crates deny unwrap/expect/panic.
+    #[test]
+    fn library_crates_deny_unwrap_expect_panic() {
+        let ws = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+        for lint in ["unwrap_used = \"deny\"", "expect_used = \"deny\"", "panic = \"deny\""] {
+            assert!(ws.contains(lint), "workspace lints must {lint}");
+        }
+        for krate in ["domain", "store", "store-sqlite", "app", "cli"] {
+            let m = std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
+            assert!(m.contains("[lints]\nworkspace = true"), "{krate} must inherit the workspace lints");
+        }
+    }
+
+    /// Architecture Invariant: events are written only through Store::append,
+    /// which only the engine (the command path) calls.
+    #[test]
+    fn only_the_engine_and_importer_append() {
+        for krate in ["app", "cli"] {
+            for (path, text) in sources(krate) {
+                let appends = text.contains("store.append(");
+                let allowed = path.ends_with("engine.rs") || path.ends_with("import/mod.rs");
+                assert!(!appends || allowed, "{} appends events outside the command path", path.display());
+            }
+        }
+    }
+}
