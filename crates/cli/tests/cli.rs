@@ -6,13 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn kinship(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kinship"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("KINSHIP_PROFILE")
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_kinship")).arg("--data").arg(data).args(args).env_remove("KINSHIP_PROFILE").output().unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -62,11 +56,18 @@ fn import_json_summary_and_exit_codes() {
     }
 
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, format!("{HEADER}\nBP,R2,EV1,2018-05-07T14:32:00,ANA,LOPEZ,,,,\nBP,R3,EV1,2018-05-07T14:32:00-06:00,LUIS,LOPEZ,,,,\n")).unwrap();
+    std::fs::write(
+        &bad,
+        format!("{HEADER}\nBP,R2,EV1,2018-05-07T14:32:00,ANA,LOPEZ,,,,\nBP,R3,EV1,2018-05-07T14:32:00-06:00,LUIS,LOPEZ,,,,\n"),
+    )
+    .unwrap();
     let o = kinship(&data, &["import", "--json", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["files"][0]["errors"][0], serde_json::json!({"line": 2, "field": "encountered_at", "reason": v["files"][0]["errors"][0]["reason"]}));
+    assert_eq!(
+        v["files"][0]["errors"][0],
+        serde_json::json!({"line": 2, "field": "encountered_at", "reason": v["files"][0]["errors"][0]["reason"]})
+    );
     assert_eq!(v["files"][0]["loaded"], 1);
 
     // With the zone named, the same file loads (R3 is now unchanged).
@@ -101,7 +102,8 @@ fn verify_reports_tampering_with_exit_status_2() {
     let data = dir.path().join("d");
     assert!(kinship(&data, &["demo", "--families", "5"]).status.success());
     let db = rusqlite::Connection::open(data.join("kinship.db")).unwrap();
-    db.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET payload = replace(payload, 'BP', 'XX') WHERE position = 7;").unwrap();
+    db.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET payload = replace(payload, 'BP', 'XX') WHERE position = 7;")
+        .unwrap();
     let o = kinship(&data, &["verify", "--json"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -182,7 +184,9 @@ mod architecture {
             assert!(allowed.contains(&name), "kinship-domain must not depend on {name}: the core is pure");
         }
         for (path, text) in sources("domain") {
-            for banned in ["std::fs", "std::net", "std::io", "std::process", "std::thread", "async fn", "Timestamp::now", "Zoned::now", "now_v7"] {
+            for banned in
+                ["std::fs", "std::net", "std::io", "std::process", "std::thread", "async fn", "Timestamp::now", "Zoned::now", "now_v7"]
+            {
                 let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
                 // The id types may offer a constructor; decide/evolve must not call it.
                 if banned == "now_v7" && path.ends_with("ids.rs") {

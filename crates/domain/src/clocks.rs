@@ -22,20 +22,32 @@ pub fn running(world: &World, profile: &Profile, person: &PersonState, now: Time
     for (name, clock) in &profile.clocks {
         let start = match clock.applies_to {
             ClockKind::MinorInBorderCustody => match &person.custody {
-                Some(Custody::InCustody { agency, since, .. }) if profile.is_border_agency(agency) => {
+                Some(Custody::InCustody { agency, .. }) if profile.is_border_agency(agency) => {
                     let minor = person.identity.birth.is_some_and(|b| b.age_on(now.to_zoned(jiff::tz::TimeZone::UTC).date()) < 18);
-                    minor.then(|| since.timestamp())
+                    // The clock runs from the start of the unbroken stretch of
+                    // border custody: a BP → OFO transfer does not reset it.
+                    let start = person
+                        .custody_spells
+                        .iter()
+                        .rev()
+                        .take_while(|(a, _)| profile.is_border_agency(a))
+                        .last()
+                        .map(|(_, since)| since.timestamp());
+                    if minor { start } else { None }
                 }
                 _ => None,
             },
             ClockKind::AdultProsecutionReferral => {
-                if person.referred_for_prosecution.is_some() || !matches!(person.custody, Some(Custody::InCustody { .. })) {
+                let adult = person.identity.birth.is_none_or(|b| b.age_on(now.to_zoned(jiff::tz::TimeZone::UTC).date()) >= 18);
+                if !adult || person.referred_for_prosecution.is_some() || !matches!(person.custody, Some(Custody::InCustody { .. })) {
                     None
                 } else {
-                    // Runs from the separation that named a prosecution reason.
+                    // Runs from the separation that named a prosecution reason,
+                    // while the person is still separated under it.
                     world
                         .families
                         .values()
+                        .filter(|f| f.member(person.id).is_some_and(|m| m.status == crate::family::MemberStatus::Separated))
                         .flat_map(|f| &f.separations)
                         .filter(|s| s.members.contains(&person.id))
                         .filter(|s| profile.reason_codes.get(&s.reason_code).is_some_and(|r| r.prosecution))

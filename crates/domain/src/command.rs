@@ -155,8 +155,9 @@ pub enum Command {
 }
 
 impl Command {
-    /// The profile permission a role needs to issue this command.
-    pub fn permission(&self) -> &'static str {
+    /// The profile permission a role needs to issue this command. Review
+    /// levels take theirs from the profile's `[review]` table.
+    pub fn permission<'p>(&self, profile: &'p crate::Profile) -> &'p str {
         match self {
             Command::RecordPerson { .. } | Command::AttachRecord { .. } => "person.record",
             Command::CorrectRecord { .. } => "person.correct",
@@ -165,9 +166,9 @@ impl Command {
             Command::RecordSeparation { .. } | Command::CorrectSeparation { .. } => "separation.record",
             Command::ReviewSeparation { level, .. } => {
                 if *level <= 1 {
-                    "separation.review.1"
+                    &profile.review.level1
                 } else {
-                    "separation.review.2"
+                    &profile.review.level2
                 }
             }
             Command::Reunify { .. } => "family.reunify",

@@ -17,14 +17,13 @@ type R<T> = Result<T, DomainError>;
 
 pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Command) -> R<Decision> {
     let actor = &meta.actor;
-    if !profile.permits(&actor.role, &actor.agency, cmd.permission()) {
+    let permission = cmd.permission(profile);
+    if !profile.permits(&actor.role, &actor.agency, permission) {
         return Err(DomainError::new(
             "not-permitted",
             format!(
                 "role {:?} of agency {:?} may not do {:?}; ask someone whose role holds that permission",
-                actor.role,
-                actor.agency,
-                cmd.permission()
+                actor.role, actor.agency, permission
             ),
         ));
     }
@@ -132,6 +131,10 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             if r.details != *details {
                 changed.push("details".to_string());
             }
+            let person_identity = crate::state::identity_from_records(
+                p.records.iter().map(|other| if &other.record == record { identity } else { &other.identity }),
+            )
+            .unwrap_or_else(|| identity.clone());
             Ok(vec![Event::RecordCorrected {
                 person: *person,
                 record: record.clone(),
@@ -141,6 +144,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
                 encounter: encounter.clone(),
                 details: details.clone(),
                 changed,
+                person_identity,
             }])
         }
         Command::FormFamily { family, kind, formed_at, members, lead } => {
@@ -324,6 +328,14 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
                     format!("family {family} has no separation {separation}"),
                 ));
             };
+            // An approved (or half-approved) separation is not reopened by a
+            // correction: the reviewers signed what it said.
+            if !matches!(s.review, ReviewState::Returned { .. } | ReviewState::AwaitingLevel(1)) {
+                return Err(DomainError::new(
+                    "separation-under-review",
+                    "a separation can be corrected only before its first approval or after it was returned",
+                ));
+            }
             check_reason(profile, reason_code, policy)?;
             non_empty(narrative, "narrative", "a separation needs a narrative")?;
             non_empty(reason, "reason", "a correction needs a reason")?;
@@ -332,7 +344,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
                 separation: *separation,
                 corrects: s.event_id,
                 reason_code: reason_code.clone(),
-                policy: policy.clone(),
+                policy: policy.as_ref().map(|p| p.trim().to_string()),
                 narrative: narrative.clone(),
                 reason: reason.clone(),
                 by,
@@ -349,7 +361,11 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
                 match f.member(*m) {
                     Some(mm) if mm.status == MemberStatus::Separated => {}
                     Some(_) => {
-                        return Err(DomainError::field("not-separated", "members", format!("person {m} is not separated from this family")));
+                        return Err(DomainError::field(
+                            "not-separated",
+                            "members",
+                            format!("person {m} is not separated from this family"),
+                        ));
                     }
                     None => {
                         return Err(DomainError::field(
@@ -372,7 +388,16 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
                     ));
                 }
             }
-            Ok(vec![Event::MembersReunified { family: *family, members: members.clone(), location: location.clone(), by, at }])
+            let mut out = vec![Event::MembersReunified { family: *family, members: members.clone(), location: location.clone(), by, at }];
+            // The person's own stream says which family they are with again,
+            // so "one active family" holds whichever stream is read.
+            for m in members {
+                let role = f.member(*m).map(|mm| mm.role).unwrap_or(Role::OtherRelative);
+                if world.persons.get(m).is_some_and(|p| p.family != Some(*family)) {
+                    out.push(Event::JoinedFamily { person: *m, family: *family, role });
+                }
+            }
+            Ok(out)
         }
         Command::BookIn { person, agency, facility } => {
             let p = person_of(world, *person)?;

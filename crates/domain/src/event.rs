@@ -67,6 +67,9 @@ pub enum Event {
         encounter: EncounterRef,
         details: RecordDetails,
         changed: Vec<String>,
+        /// The person's identity after the correction: the corrected record
+        /// merged with the person's other records, so no record's facts are lost.
+        person_identity: Identity,
     },
     BookedIn {
         person: PersonId,

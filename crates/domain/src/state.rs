@@ -44,6 +44,10 @@ pub struct PersonState {
     pub records: Vec<RecordState>,
     pub first_encountered: Instant,
     pub custody: Option<Custody>,
+    /// The agencies that have held the person since they were last booked
+    /// in, oldest first: a clock that runs "in border custody" runs across
+    /// transfers between border agencies.
+    pub custody_spells: Vec<(String, Instant)>,
     pub pending_transfer: Option<PendingTransfer>,
     /// The family the person joined last. Whether they are with it now is the
     /// family's member status.
@@ -149,6 +153,7 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                     }],
                     first_encountered: encounter.at.clone(),
                     custody: None,
+                    custody_spells: vec![],
                     pending_transfer: None,
                     family: None,
                     referred_for_prosecution: None,
@@ -171,7 +176,7 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                 });
             }
         }
-        Event::RecordCorrected { person, record, identity, encounter, details, .. } => {
+        Event::RecordCorrected { person, record, identity, encounter, details, person_identity, .. } => {
             if let Some(p) = world.persons.get_mut(person) {
                 if let Some(r) = p.records.iter_mut().find(|r| &r.record == record) {
                     r.event_id = event_id;
@@ -179,19 +184,14 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                     r.encounter = encounter.clone();
                     r.details = details.clone();
                 }
-                // The first record is the person's primary identity; a
-                // correction of it replaces the identity, others fill gaps.
-                if p.records.first().is_some_and(|r| &r.record == record) {
-                    p.identity = identity.clone();
-                } else {
-                    merge_identity(&mut p.identity, identity);
-                }
+                p.identity = person_identity.clone();
                 p.first_encountered = p.records.iter().map(|r| r.encounter.at.clone()).min().unwrap_or(encounter.at.clone());
             }
         }
         Event::BookedIn { person, agency, facility, at } => {
             if let Some(p) = world.persons.get_mut(person) {
                 p.custody = Some(Custody::InCustody { agency: agency.clone(), facility: facility.clone(), since: at.clone() });
+                p.custody_spells = vec![(agency.clone(), at.clone())];
                 p.pending_transfer = None;
             }
         }
@@ -204,6 +204,7 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
         Event::TransferAccepted { person, agency, facility, at, .. } => {
             if let Some(p) = world.persons.get_mut(person) {
                 p.custody = Some(Custody::InCustody { agency: agency.clone(), facility: facility.clone(), since: at.clone() });
+                p.custody_spells.push((agency.clone(), at.clone()));
                 p.pending_transfer = None;
             }
         }
@@ -215,12 +216,14 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
         Event::Released { person, at, us_address, .. } => {
             if let Some(p) = world.persons.get_mut(person) {
                 p.custody = Some(Custody::Released { at: at.clone(), us_address: us_address.clone() });
+                p.custody_spells.clear();
                 p.pending_transfer = None;
             }
         }
         Event::Removed { person, at, .. } => {
             if let Some(p) = world.persons.get_mut(person) {
                 p.custody = Some(Custody::Removed { at: at.clone() });
+                p.custody_spells.clear();
                 p.pending_transfer = None;
             }
         }
@@ -322,6 +325,16 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
             }
         }
     }
+}
+
+/// A person's identity from their records: the first record's, with gaps
+/// filled from the others in the order they arrived.
+pub fn identity_from_records<'a>(mut records: impl Iterator<Item = &'a Identity>) -> Option<Identity> {
+    let mut out = records.next()?.clone();
+    for r in records {
+        merge_identity(&mut out, r);
+    }
+    Some(out)
 }
 
 /// Another record of the same person fills facts the first one lacked; it

@@ -18,8 +18,7 @@ use kinship_domain::person::{BirthDate, Citizenship, Identity, Sex, SourceRef};
 use kinship_domain::state::{Custody, ReviewState};
 use kinship_domain::time::Instant;
 use kinship_domain::{
-    ANumber, Actor, Command, CommandMeta, DomainError, Event, FamilyId, FindingId, PersonId, Profile, SeparationId, World,
-    decide, evolve,
+    ANumber, Actor, Command, CommandMeta, DomainError, Event, FamilyId, FindingId, PersonId, Profile, SeparationId, World, decide, evolve,
 };
 use proptest::prelude::*;
 use std::sync::LazyLock;
@@ -203,13 +202,7 @@ fn member(person: PersonId, role: Role) -> NewMember {
 }
 
 fn form_cmd(family: FamilyId, kind: FamilyKind, members: &[(PersonId, Role)], lead: PersonId) -> Command {
-    Command::FormFamily {
-        family,
-        kind,
-        formed_at: at(ENCOUNTER),
-        members: members.iter().map(|(p, r)| member(*p, *r)).collect(),
-        lead,
-    }
+    Command::FormFamily { family, kind, formed_at: at(ENCOUNTER), members: members.iter().map(|(p, r)| member(*p, *r)).collect(), lead }
 }
 
 fn form(world: &mut World, kind: FamilyKind, members: &[(PersonId, Role)], lead: PersonId) -> FamilyId {
@@ -406,10 +399,7 @@ fn unit_of_adult_mother_and_young_son_is_accepted() {
     let (m, s) = (mother(&mut w), son(&mut w));
     let family = FamilyId::new_v7();
     let events = ok(&mut w, meta_at(agent(), ENCOUNTER), form_cmd(family, FamilyKind::Unit, &[(m, Role::Mother), (s, Role::Son)], m));
-    assert_eq!(
-        type_names(&events),
-        ["FamilyFormed", "MemberAdded", "JoinedFamily", "MemberAdded", "JoinedFamily", "LeadDesignated"]
-    );
+    assert_eq!(type_names(&events), ["FamilyFormed", "MemberAdded", "JoinedFamily", "MemberAdded", "JoinedFamily", "LeadDesignated"]);
     let f = &w.families[&family];
     assert_eq!(f.kind, FamilyKind::Unit);
     assert_eq!(f.lead, Some(m));
@@ -427,7 +417,8 @@ fn unit_needs_an_adult_parent_with_a_known_birth_date() {
     assert_eq!(err.field, Some("members"));
     // A father whose birth date is unknown does not count as an adult.
     let undated = born(&mut w, "MARVIN", None);
-    let err = refused(&w, meta(agent()), form_cmd(FamilyId::new_v7(), FamilyKind::Unit, &[(undated, Role::Father), (s, Role::Son)], undated));
+    let err =
+        refused(&w, meta(agent()), form_cmd(FamilyId::new_v7(), FamilyKind::Unit, &[(undated, Role::Father), (s, Role::Son)], undated));
     assert_eq!(err.rule, "unit-needs-adult-parent");
 
     let f = father(&mut w);
@@ -598,7 +589,8 @@ fn separation_under_fmpp_with_policy_is_recorded_and_keeps_every_member() {
     let sep = Sep { policy: Some("  Zero Tolerance, 2018-04-06 "), ..Sep::fmpp(pl.family, &[pl.father]) };
     let id = sep.separation;
     let events = ok(&mut w, meta(agent()), sep.cmd());
-    let [Event::SeparationRecorded { separation, members, reason_code, policy, approved_by, recorded_by, at: when, .. }] = events.as_slice()
+    let [Event::SeparationRecorded { separation, members, reason_code, policy, approved_by, recorded_by, at: when, .. }] =
+        events.as_slice()
     else {
         panic!("one SeparationRecorded, got {events:?}");
     };
@@ -789,7 +781,11 @@ fn review_return_needs_a_note() {
         let err = refused(&w, meta(supervisor("sup.castillo")), review(pl.family, s, 1, ReviewDecision::Return, note));
         assert_eq!((err.rule, err.field), ("return-needs-note", Some("note")));
     }
-    ok(&mut w, meta(supervisor("sup.castillo")), review(pl.family, s, 1, ReviewDecision::Return, Some("Narrative does not say who was told.")));
+    ok(
+        &mut w,
+        meta(supervisor("sup.castillo")),
+        review(pl.family, s, 1, ReviewDecision::Return, Some("Narrative does not say who was told.")),
+    );
     assert_eq!(review_state(&w, pl.family, s), ReviewState::Returned { level: 1, by: "sup.castillo".into() });
 }
 
@@ -952,7 +948,11 @@ fn book_in_while_in_custody_is_refused_and_after_release_is_accepted() {
     // Booking is done by the agency itself.
     let err = refused(&w, meta(agent()), Command::BookIn { person: m, agency: "ICE".into(), facility: None });
     assert_eq!(err.rule, "custody-agency-only");
-    ok(&mut w, meta_at(ice(), "2018-07-02T08:00:00-05:00"), Command::BookIn { person: m, agency: "ICE".into(), facility: Some("Houston CDF".into()) });
+    ok(
+        &mut w,
+        meta_at(ice(), "2018-07-02T08:00:00-05:00"),
+        Command::BookIn { person: m, agency: "ICE".into(), facility: Some("Houston CDF".into()) },
+    );
     assert_eq!(custody_agency(&w, m).as_deref(), Some("ICE"));
 }
 
@@ -960,7 +960,8 @@ fn book_in_while_in_custody_is_refused_and_after_release_is_accepted() {
 fn transfer_offer_then_accept_moves_custody_and_only_the_receiving_agency_accepts() {
     let mut w = World::default();
     let s = son(&mut w);
-    let events = ok(&mut w, meta(agent()), Command::OfferTransfer { person: s, to_agency: "ORR".into(), to_facility: Some("Casa Padre".into()) });
+    let events =
+        ok(&mut w, meta(agent()), Command::OfferTransfer { person: s, to_agency: "ORR".into(), to_facility: Some("Casa Padre".into()) });
     assert_eq!(type_names(&events), ["TransferOffered"]);
     // Custody does not move on the offer alone.
     assert_eq!(custody_agency(&w, s).as_deref(), Some("BP"));
@@ -1068,10 +1069,7 @@ fn release_with_address_raises_no_finding() {
     let events = ok(&mut w, meta(agent()), cmd);
     assert_eq!(type_names(&events), ["Released"]);
     assert!(w.findings.is_empty());
-    assert_eq!(
-        custody(&w, m),
-        Custody::Released { at: at(NEXT_DAY), us_address: Some("1402 W Pecan Blvd, McAllen TX 78501".into()) }
-    );
+    assert_eq!(custody(&w, m), Custody::Released { at: at(NEXT_DAY), us_address: Some("1402 W Pecan Blvd, McAllen TX 78501".into()) });
 }
 
 #[test]
@@ -1159,7 +1157,8 @@ fn correct_record_points_at_the_original_and_replaces_the_identity() {
     let err = refused(&w, meta(supervisor("sup.castillo")), correct("  "));
     assert_eq!((err.rule, err.field), ("required", Some("reason")));
 
-    let corrected = apply_ids(&mut w, &meta(supervisor("sup.castillo")), &correct("Passport seen: surname and birth date mistyped")).unwrap();
+    let corrected =
+        apply_ids(&mut w, &meta(supervisor("sup.castillo")), &correct("Passport seen: surname and birth date mistyped")).unwrap();
     let [(corrected_id, Event::RecordCorrected { corrects, changed, .. })] = corrected.as_slice() else {
         panic!("one RecordCorrected, got {corrected:?}");
     };
@@ -1365,4 +1364,121 @@ fn clock_48h_runs_for_an_adult_separated_under_fmpp_until_referred() {
     assert!(read(&w, hours_after(NEXT_DAY, 49)).is_empty());
     let err = refused(&w, meta(agent()), Command::ReferForProsecution { person: pl.father });
     assert_eq!(err.rule, "already-referred");
+}
+
+// ===========================================================================
+// Regressions found in review: each failed before its fix.
+// ===========================================================================
+
+#[test]
+fn reunification_makes_the_original_family_active_again_for_the_person() {
+    // Son hospitalised (separated from A), placed with his aunt (group B),
+    // separated from B, then reunified into A: A is his active family again,
+    // so he is a family-unit member and cannot be put in a third family.
+    let mut w = World::default();
+    let pl = perez_lopez(&mut w);
+    separate(&mut w, Sep::fmh(pl.family, &[pl.son]));
+    let a = aunt(&mut w);
+    let group = form(&mut w, FamilyKind::Group, &[(a, Role::Aunt), (pl.son, Role::Child)], a);
+    separate(&mut w, Sep::fmh(group, &[pl.son]));
+    ok(&mut w, meta(agent()), reunify(pl.family, &[pl.son]));
+    assert_eq!(w.active_family(pl.son), Some(pl.family));
+    assert_eq!(classify(&w, pl.son, &at(NEXT_DAY)), Some(Classification::FamilyUnitMember));
+    let g = grown_son(&mut w);
+    let err =
+        refused(&w, meta(agent()), form_cmd(FamilyId::new_v7(), FamilyKind::Group, &[(g, Role::Sibling), (pl.son, Role::Sibling)], g));
+    assert_eq!(err.rule, "one-active-family");
+}
+
+#[test]
+fn correcting_the_first_record_keeps_facts_from_the_other_records() {
+    let mut w = World::default();
+    let s = son(&mut w);
+    let ice_record = SourceRef { source: "ICE".into(), record_id: "EARM-1".into() };
+    let with_a_number = Identity { a_number: ANumber::parse("212555014").ok(), ..w.persons[&s].identity.clone() };
+    ok(
+        &mut w,
+        meta(ice()),
+        Command::AttachRecord {
+            person: s,
+            identity: with_a_number,
+            record: ice_record,
+            encounter: encounter(),
+            details: RecordDetails::default(),
+            custody: None,
+        },
+    );
+    assert!(w.persons[&s].identity.a_number.is_some());
+    let first = w.persons[&s].records[0].clone();
+    let fixed = Identity { birth: Some(BirthDate { date: date(2011, 9, 3), estimated: false }), ..first.identity.clone() };
+    ok(
+        &mut w,
+        meta(supervisor("sup.castillo")),
+        Command::CorrectRecord {
+            person: s,
+            record: first.record,
+            identity: fixed,
+            encounter: encounter(),
+            details: RecordDetails::default(),
+            reason: "birth certificate".into(),
+        },
+    );
+    let now = &w.persons[&s].identity;
+    assert_eq!(now.birth.map(|b| b.date), Some(date(2011, 9, 3)), "the correction applies");
+    assert_eq!(now.a_number.as_ref().map(ANumber::as_str), Some("212555014"), "the ICE record's A-number is kept");
+}
+
+#[test]
+fn the_72h_clock_runs_across_a_transfer_between_border_agencies() {
+    let mut w = World::default();
+    let s = son(&mut w); // BP since the encounter
+    ok(&mut w, meta(agent()), Command::OfferTransfer { person: s, to_agency: "OFO".into(), to_facility: None });
+    ok(&mut w, meta(actor("cbpo.lee", "OFO", "ofo_officer")), Command::AcceptTransfer { person: s, facility: None });
+    let readings = running(&w, &PROFILE, &w.persons[&s], hours_after(ENCOUNTER, 73));
+    let c = clock(&readings, "child_border_custody").expect("still in border custody");
+    assert_eq!(c.started, at(ENCOUNTER).timestamp(), "the clock started at the first border book-in");
+    assert!(c.overdue);
+}
+
+#[test]
+fn an_approved_separation_is_not_reopened_by_a_correction() {
+    let mut w = World::default();
+    let pl = perez_lopez(&mut w);
+    let sep = separate(&mut w, Sep::fmpp(pl.family, &[pl.father]));
+    ok(&mut w, meta(supervisor("sup.one")), review(pl.family, sep, 1, ReviewDecision::Approve, None));
+    let correct = Command::CorrectSeparation {
+        family: pl.family,
+        separation: sep,
+        reason_code: "FMPC".into(),
+        policy: None,
+        narrative: "criminal history".into(),
+        reason: "changed my mind".into(),
+    };
+    assert_eq!(refused(&w, meta(agent()), correct).rule, "separation-under-review");
+}
+
+#[test]
+fn the_referral_clock_stops_when_the_adult_is_reunified() {
+    let mut w = World::default();
+    let pl = perez_lopez(&mut w);
+    separate(&mut w, Sep::fmpp(pl.family, &[pl.father]));
+    let read = |w: &World| running(w, &PROFILE, &w.persons[&pl.father], hours_after(NEXT_DAY, 10));
+    assert!(clock(&read(&w), "adult_prosecution_referral").is_some());
+    ok(&mut w, meta(agent()), reunify(pl.family, &[pl.father]));
+    assert!(clock(&read(&w), "adult_prosecution_referral").is_none());
+}
+
+#[test]
+fn review_permissions_come_from_the_profile() {
+    // A profile that gives level-1 review to a different permission: the
+    // supervisor (who lacks it) may no longer review, the HQ analyst may.
+    let text = kinship_domain::profile::DEFAULT_PROFILE.replace("level1 = \"separation.review.1\"", "level1 = \"finding.resolve\"");
+    let profile = Profile::parse(&text, "test").unwrap();
+    let mut w = World::default();
+    let pl = perez_lopez(&mut w);
+    let sep = separate(&mut w, Sep::fmpp(pl.family, &[pl.father]));
+    let cmd = review(pl.family, sep, 1, ReviewDecision::Approve, None);
+    let err = decide(&w, &profile, &meta(actor("officer.cho", "ICE", "ice_officer")), &cmd).unwrap_err();
+    assert_eq!(err.rule, "not-permitted");
+    assert!(decide(&w, &profile, &meta(analyst()), &cmd).is_ok());
 }

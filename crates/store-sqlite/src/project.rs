@@ -128,7 +128,12 @@ impl<'c> Projector<'c> {
                 self.refresh_first_encounter(&pid)?;
             }
             Event::BookedIn { person, agency, facility, at } => {
-                self.custody(pos, person, at, CustodyRow { kind: "booked_in", agency: Some(agency), facility: facility.as_deref(), detail: None })?;
+                self.custody(
+                    pos,
+                    person,
+                    at,
+                    CustodyRow { kind: "booked_in", agency: Some(agency), facility: facility.as_deref(), detail: None },
+                )?;
                 self.exec(
                     "UPDATE persons SET custody_status = 'in_custody', custody_agency = ?2, custody_facility = ?3, custody_since = ?4, pending_transfer_to = NULL WHERE id = ?1",
                     params![person.to_string(), agency, facility, at.as_str()],
@@ -136,18 +141,38 @@ impl<'c> Projector<'c> {
             }
             Event::TransferOffered { person, to_agency, to_facility, at, from_agency, .. } => {
                 let detail = format!("from {from_agency}");
-                self.custody(pos, person, at, CustodyRow { kind: "transfer_offered", agency: Some(to_agency), facility: to_facility.as_deref(), detail: Some(&detail) })?;
+                self.custody(
+                    pos,
+                    person,
+                    at,
+                    CustodyRow {
+                        kind: "transfer_offered",
+                        agency: Some(to_agency),
+                        facility: to_facility.as_deref(),
+                        detail: Some(&detail),
+                    },
+                )?;
                 self.exec("UPDATE persons SET pending_transfer_to = ?2 WHERE id = ?1", params![person.to_string(), to_agency])?;
             }
             Event::TransferAccepted { person, agency, facility, at, .. } => {
-                self.custody(pos, person, at, CustodyRow { kind: "transfer_accepted", agency: Some(agency), facility: facility.as_deref(), detail: None })?;
+                self.custody(
+                    pos,
+                    person,
+                    at,
+                    CustodyRow { kind: "transfer_accepted", agency: Some(agency), facility: facility.as_deref(), detail: None },
+                )?;
                 self.exec(
                     "UPDATE persons SET custody_status = 'in_custody', custody_agency = ?2, custody_facility = ?3, custody_since = ?4, pending_transfer_to = NULL WHERE id = ?1",
                     params![person.to_string(), agency, facility, at.as_str()],
                 )?;
             }
             Event::TransferRejected { person, agency, reason, at, .. } => {
-                self.custody(pos, person, at, CustodyRow { kind: "transfer_rejected", agency: Some(agency), facility: None, detail: Some(reason) })?;
+                self.custody(
+                    pos,
+                    person,
+                    at,
+                    CustodyRow { kind: "transfer_rejected", agency: Some(agency), facility: None, detail: Some(reason) },
+                )?;
                 self.exec("UPDATE persons SET pending_transfer_to = NULL WHERE id = ?1", params![person.to_string()])?;
             }
             Event::Released { person, at, us_address, conditions, .. } => {
@@ -310,7 +335,13 @@ impl<'c> Projector<'c> {
         Ok(())
     }
 
-    fn custody(&self, pos: i64, person: &kinship_domain::PersonId, at: &kinship_domain::time::Instant, row: CustodyRow<'_>) -> rusqlite::Result<()> {
+    fn custody(
+        &self,
+        pos: i64,
+        person: &kinship_domain::PersonId,
+        at: &kinship_domain::time::Instant,
+        row: CustodyRow<'_>,
+    ) -> rusqlite::Result<()> {
         self.exec(
             "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![pos, person.to_string(), at.as_str(), row.kind, row.agency, row.facility, row.detail],
