@@ -29,6 +29,12 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// Declares a stream the caller has just minted an id for (a fresh
+    /// UUID v7): it is known to be empty, so loading it needs no read.
+    pub fn mark_new(&mut self, stream: StreamId) {
+        self.versions.entry(stream).or_insert(0);
+    }
+
     pub fn clear(&mut self) {
         self.world = World::default();
         self.versions.clear();

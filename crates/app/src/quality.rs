@@ -5,10 +5,10 @@ use crate::engine::Engine;
 use crate::error::AppError;
 use jiff::civil::Date;
 use kinship_domain::event::{EncounterRef, Subject};
-use kinship_domain::family::FamilyKind;
+use kinship_domain::family::{FamilyKind, Role};
 use kinship_domain::{FamilyId, PersonId};
 use kinship_store::Store;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A parent fewer years older than this than their child is implausible.
 pub const MIN_PARENT_GAP: i16 = 14;
@@ -30,10 +30,30 @@ pub struct Seen {
     pub family_claimed: bool,
 }
 
+/// A family as the import built it: enough to check it without reading it back.
+#[derive(Clone, Debug)]
+pub struct FamilySummary {
+    pub label: String,
+    pub kind: FamilyKind,
+    /// The date ages are taken on (the encounter).
+    pub on: Date,
+    pub members: Vec<MemberSummary>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MemberSummary {
+    pub person: PersonId,
+    pub role: Role,
+    pub birth: Option<Date>,
+    pub name: String,
+}
+
 /// What an import touched, for the checks that need whole families.
 #[derive(Default)]
 pub struct Touched {
-    pub families: BTreeSet<FamilyId>,
+    /// Families created by this import carry their summary; families that
+    /// existed before (`None`) are read back from the store.
+    pub families: BTreeMap<FamilyId, Option<FamilySummary>>,
     pub encounters: BTreeMap<String, Vec<Seen>>,
     pub findings_raised: u64,
 }
@@ -52,71 +72,102 @@ fn age(birth: Date, on: Date) -> i16 {
 }
 
 /// UNIT composition and parent–child age gaps, per family.
-pub fn check_families<S: Store>(engine: &Engine<S>, families: &BTreeSet<FamilyId>) -> Result<Vec<Draft>, AppError> {
+pub fn check_families<S: Store>(engine: &Engine<S>, families: &BTreeMap<FamilyId, Option<FamilySummary>>) -> Result<Vec<Draft>, AppError> {
     let mut out = vec![];
-    for fid in families {
-        let world = engine.family_state(*fid)?;
-        let Some(f) = world.families.get(fid) else { continue };
-        let on = f.formed_at.local_date();
-        let label = f.source_family.as_ref().map(|s| format!("{}/{}", s.source, s.record_id)).unwrap_or_else(|| fid.to_string());
-        let birth = |p: PersonId| world.persons.get(&p).and_then(|s| s.identity.birth).map(|b| b.date);
-        let name = |p: PersonId| world.persons.get(&p).map(|s| s.identity.name.display()).unwrap_or_default();
-        if f.kind == FamilyKind::Unit {
-            let parents: Vec<_> = f.members.iter().filter(|m| m.role.is_parent_or_guardian()).collect();
-            let adult_parent = parents.iter().any(|m| birth(m.person).is_some_and(|b| age(b, on) >= 18));
-            let minor_child = f.members.iter().any(|m| m.role.is_child() && birth(m.person).is_some_and(|b| age(b, on) < 18));
-            if !adult_parent {
-                out.push(Draft {
-                    kind: "unit-without-adult-parent".into(),
-                    subjects: vec![Subject::Family(*fid)],
-                    message: format!("family UNIT {label} has no parent or legal guardian known to be 18 or over"),
-                });
-            }
-            if !minor_child {
-                out.push(Draft {
-                    kind: "unit-without-child".into(),
-                    subjects: vec![Subject::Family(*fid)],
-                    message: format!("family UNIT {label} has no child known to be under 18"),
-                });
-            }
-            for p in parents {
-                if let Some(b) = birth(p.person)
-                    && age(b, on) < 18
-                {
-                    out.push(Draft {
-                        kind: "unit-parent-under-18".into(),
-                        subjects: vec![Subject::Family(*fid), Subject::Person(p.person)],
-                        message: format!(
-                            "{} ({}) is {} at the encounter: a parent under 18 with a child is a family GROUP, not a UNIT",
-                            name(p.person),
-                            p.role.as_str(),
-                            age(b, on)
-                        ),
-                    });
-                }
-            }
-        }
-        for parent in f.members.iter().filter(|m| m.role.is_parent_or_guardian() && m.role != kinship_domain::family::Role::LegalGuardian) {
-            for child in f.members.iter().filter(|m| m.role.is_child()) {
-                let (Some(pb), Some(cb)) = (birth(parent.person), birth(child.person)) else { continue };
-                let gap = age(pb, cb);
-                if !(MIN_PARENT_GAP..=MAX_PARENT_GAP).contains(&gap) {
-                    out.push(Draft {
-                        kind: "implausible-age-gap".into(),
-                        subjects: vec![Subject::Family(*fid), Subject::Person(parent.person), Subject::Person(child.person)],
-                        message: format!(
-                            "{} ({}) is {gap} years older than {} ({}): check the relationship and the birth dates",
-                            name(parent.person),
-                            parent.role.as_str(),
-                            name(child.person),
-                            child.role.as_str()
-                        ),
-                    });
+    for (fid, summary) in families {
+        match summary {
+            Some(s) => check_family(*fid, s, &mut out),
+            None => {
+                if let Some(s) = summary_from_store(engine, *fid)? {
+                    check_family(*fid, &s, &mut out);
                 }
             }
         }
     }
     Ok(out)
+}
+
+fn summary_from_store<S: Store>(engine: &Engine<S>, fid: FamilyId) -> Result<Option<FamilySummary>, AppError> {
+    let world = engine.family_state(fid)?;
+    let Some(f) = world.families.get(&fid) else { return Ok(None) };
+    let members = f
+        .members
+        .iter()
+        .map(|m| {
+            let p = world.persons.get(&m.person);
+            MemberSummary {
+                person: m.person,
+                role: m.role,
+                birth: p.and_then(|p| p.identity.birth).map(|b| b.date),
+                name: p.map(|p| p.identity.name.display()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Some(FamilySummary {
+        label: f.source_family.as_ref().map(|s| format!("{}/{}", s.source, s.record_id)).unwrap_or_else(|| fid.to_string()),
+        kind: f.kind,
+        on: f.formed_at.local_date(),
+        members,
+    }))
+}
+
+fn check_family(fid: FamilyId, f: &FamilySummary, out: &mut Vec<Draft>) {
+    let (on, label) = (f.on, &f.label);
+    if f.kind == FamilyKind::Unit {
+        let parents: Vec<&MemberSummary> = f.members.iter().filter(|m| m.role.is_parent_or_guardian()).collect();
+        let adult_parent = parents.iter().any(|m| m.birth.is_some_and(|b| age(b, on) >= 18));
+        let minor_child = f.members.iter().any(|m| m.role.is_child() && m.birth.is_some_and(|b| age(b, on) < 18));
+        if !adult_parent {
+            out.push(Draft {
+                kind: "unit-without-adult-parent".into(),
+                subjects: vec![Subject::Family(fid)],
+                message: format!("family UNIT {label} has no parent or legal guardian known to be 18 or over"),
+            });
+        }
+        if !minor_child {
+            out.push(Draft {
+                kind: "unit-without-child".into(),
+                subjects: vec![Subject::Family(fid)],
+                message: format!("family UNIT {label} has no child known to be under 18"),
+            });
+        }
+        for p in parents {
+            if let Some(b) = p.birth
+                && age(b, on) < 18
+            {
+                out.push(Draft {
+                    kind: "unit-parent-under-18".into(),
+                    subjects: vec![Subject::Family(fid), Subject::Person(p.person)],
+                    message: format!(
+                        "{} ({}) is {} at the encounter: a parent under 18 with a child is a family GROUP, not a UNIT",
+                        p.name,
+                        p.role.as_str(),
+                        age(b, on)
+                    ),
+                });
+            }
+        }
+    }
+    // A legal guardian need not be a generation older; parents must be.
+    for parent in f.members.iter().filter(|m| matches!(m.role, Role::Mother | Role::Father)) {
+        for child in f.members.iter().filter(|m| m.role.is_child()) {
+            let (Some(pb), Some(cb)) = (parent.birth, child.birth) else { continue };
+            let gap = age(pb, cb);
+            if !(MIN_PARENT_GAP..=MAX_PARENT_GAP).contains(&gap) {
+                out.push(Draft {
+                    kind: "implausible-age-gap".into(),
+                    subjects: vec![Subject::Family(fid), Subject::Person(parent.person), Subject::Person(child.person)],
+                    message: format!(
+                        "{} ({}) is {gap} years older than {} ({}): check the relationship and the birth dates",
+                        parent.name,
+                        parent.role.as_str(),
+                        child.name,
+                        child.role.as_str()
+                    ),
+                });
+            }
+        }
+    }
 }
 
 /// A minor encountered with adults, with no family recorded: the relationship

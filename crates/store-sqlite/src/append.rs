@@ -18,18 +18,19 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
     let mut head = read_head(&tx)?;
     let mut out = Vec::with_capacity(batch.len());
     {
-        let mut versions: HashMap<String, u64> = HashMap::new();
-        let mut get_key =
-            tx.prepare_cached("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = ?1").map_err(db_err)?;
-        let mut put_key = tx
-            .prepare_cached("INSERT INTO idempotency (key, command_hash, first_position, last_position) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(db_err)?;
-        let mut get_version = tx.prepare_cached("SELECT version FROM streams WHERE stream = ?1").map_err(db_err)?;
-        let mut put_version = tx
+        let mut claim_key = tx
             .prepare_cached(
-                "INSERT INTO streams (stream, version) VALUES (?1, ?2) ON CONFLICT (stream) DO UPDATE SET version = excluded.version",
+                "INSERT INTO idempotency (key, command_hash, first_position, last_position) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (key) DO NOTHING",
             )
             .map_err(db_err)?;
+        let mut get_key = tx
+            .prepare_cached("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = ?1")
+            .map_err(db_err)?;
+        let mut get_version = tx.prepare_cached("SELECT version FROM streams WHERE stream = ?1").map_err(db_err)?;
+        let mut create_stream =
+            tx.prepare_cached("INSERT INTO streams (stream, version) VALUES (?1, ?2) ON CONFLICT (stream) DO NOTHING").map_err(db_err)?;
+        let mut advance_stream = tx.prepare_cached("UPDATE streams SET version = ?3 WHERE stream = ?1 AND version = ?2").map_err(db_err)?;
         let mut put_event = tx
             .prepare_cached(
                 "INSERT INTO events (position, id, stream, version, type, payload, meta, prev_hash, hash) \
@@ -39,31 +40,43 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
         let mut projector = project::Projector::new(&tx).map_err(db_err)?;
 
         for a in batch {
-            let seen: Option<(String, i64, i64)> =
-                get_key.query_row(params![a.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional().map_err(db_err)?;
-            if let Some((hash, first, last)) = seen {
+            let first = head.position + 1;
+            let last = head.position + a.events.len() as u64;
+            // Claim the key; if it was claimed before, this is a retry.
+            if claim_key.execute(params![a.key, a.command_hash, first as i64, last as i64]).map_err(db_err)? == 0 {
+                let (hash, f, l): (String, i64, i64) =
+                    get_key.query_row(params![a.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db_err)?;
                 if hash != a.command_hash {
                     return Err(StoreError::KeyReused { key: a.key.clone() });
                 }
-                out.push(Appended::Replayed { first: first as u64, last: last as u64 });
+                out.push(Appended::Replayed { first: f as u64, last: l as u64 });
                 continue;
             }
-            let mut next: HashMap<String, u64> = HashMap::with_capacity(a.expected.len());
+            let streams: Vec<String> = a.events.iter().map(|(_, e)| e.stream().to_string()).collect();
+            let mut next: HashMap<&str, u64> = HashMap::with_capacity(a.expected.len());
             for (stream, expected) in &a.expected {
                 let name = stream.to_string();
-                let actual = match versions.get(&name) {
-                    Some(v) => *v,
-                    None => get_version.query_row(params![name], |r| r.get::<_, i64>(0)).optional().map_err(db_err)?.unwrap_or(0) as u64,
+                let written = streams.iter().filter(|s| **s == name).count() as u64;
+                // Compare-and-set in one statement: the version moves only if
+                // it is still the one the decision saw.
+                let moved = match (written, expected) {
+                    (0, _) => None,
+                    (n, 0) => Some(create_stream.execute(params![name, n as i64]).map_err(db_err)? == 1),
+                    (n, v) => Some(advance_stream.execute(params![name, *v as i64, (v + n) as i64]).map_err(db_err)? == 1),
                 };
-                if actual != *expected {
-                    return Err(StoreError::Conflict { stream: stream.clone(), expected: *expected, actual });
+                if moved != Some(true) {
+                    let actual =
+                        get_version.query_row(params![name], |r| r.get::<_, i64>(0)).optional().map_err(db_err)?.unwrap_or(0) as u64;
+                    if moved == Some(false) || actual != *expected {
+                        return Err(StoreError::Conflict { stream: stream.clone(), expected: *expected, actual });
+                    }
                 }
-                next.insert(name, actual);
+                if let Some(s) = streams.iter().find(|s| **s == name) {
+                    next.insert(s.as_str(), *expected);
+                }
             }
-            let first = head.position + 1;
-            for (id, event) in &a.events {
-                let stream = event.stream().to_string();
-                let Some(v) = next.get_mut(&stream) else {
+            for ((id, event), stream) in a.events.iter().zip(&streams) {
+                let Some(v) = next.get_mut(stream.as_str()) else {
                     return Err(StoreError::Invalid(format!("event for {stream} but the append does not state that stream's version")));
                 };
                 *v += 1;
@@ -72,7 +85,7 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
                 let fields = chain::Fields {
                     position,
                     id,
-                    stream: &stream,
+                    stream,
                     version: *v,
                     event_type: event.type_name(),
                     payload: &payload,
@@ -95,11 +108,6 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
                 projector.apply(position, id, event).map_err(db_err)?;
                 head = LogHead { position, hash };
             }
-            for (stream, v) in next {
-                put_version.execute(params![stream, v as i64]).map_err(db_err)?;
-                versions.insert(stream, v);
-            }
-            put_key.execute(params![a.key, a.command_hash, first as i64, head.position as i64]).map_err(db_err)?;
             out.push(Appended::Committed { first, last: head.position });
         }
     }

@@ -16,7 +16,7 @@ use kinship_domain::command::{Command, NewMember};
 use kinship_domain::event::Subject;
 use kinship_domain::family::{Establishment, FamilyKind, Role};
 use kinship_domain::person::{Identity, SourceRef};
-use kinship_domain::{ANumber, Actor, CommandMeta, FamilyId, PersonId, name};
+use kinship_domain::{ANumber, Actor, CommandMeta, FamilyId, PersonId, StreamId, name};
 use kinship_store::{Append, Store};
 pub use read::Format;
 pub use row::{Row, RowError};
@@ -151,7 +151,9 @@ impl<'e, S: Store> Importer<'e, S> {
 
     fn load_row(&mut self, row: &Row) -> Result<RowOutcome, AppError> {
         let agency = row.record.source.clone();
-        let base = format!("import:{}:{}:{}", row.record.source, row.record.record_id, row_key(row));
+        // Keys name the record and the step: a second import of the same new
+        // record cannot create a second person. Corrections add the content.
+        let base = format!("import:{}:{}", row.record.source, row.record.record_id);
         let custody = Some((agency.clone(), row.encounter.station.clone()));
         let outcome;
         let pid = if let Some(pid) = self.person_by_record(&row.record)? {
@@ -170,7 +172,7 @@ impl<'e, S: Store> Importer<'e, S> {
                     details: row.details.clone(),
                     reason: "re-imported with changed content".into(),
                 };
-                self.run(&agency, format!("{base}:correct"), &cmd)?;
+                self.run(&agency, format!("{base}:correct:{}", row_key(row)), &cmd)?;
                 outcome = RowOutcome::Corrected;
             }
             pid
@@ -202,6 +204,7 @@ impl<'e, S: Store> Importer<'e, S> {
                 }
                 None => {
                     let pid = PersonId::new_v7();
+                    self.cache.mark_new(StreamId::Person(pid));
                     let cmd = Command::RecordPerson {
                         person: pid,
                         identity: row.identity.clone(),
@@ -261,9 +264,13 @@ impl<'e, S: Store> Importer<'e, S> {
         let fid = match self.families.get(&claim.family).copied() {
             Some(f) => f,
             None => match self.engine.store.family_by_source(&claim.family)? {
-                Some(f) => f,
+                Some(f) => {
+                    self.touched.families.entry(f).or_insert(None);
+                    f
+                }
                 None => {
                     let fid = FamilyId::new_v7();
+                    self.cache.mark_new(StreamId::Family(fid));
                     let kind = claim.kind.unwrap_or(FamilyKind::Group);
                     let cmd = Command::RecordSourceFamily {
                         family: fid,
@@ -272,6 +279,15 @@ impl<'e, S: Store> Importer<'e, S> {
                         source_family: claim.family.clone(),
                     };
                     self.run(&agency, format!("{base}:family"), &cmd)?;
+                    self.touched.families.insert(
+                        fid,
+                        Some(quality::FamilySummary {
+                            label: format!("{}/{}", claim.family.source, claim.family.record_id),
+                            kind,
+                            on: row.encounter.at.local_date(),
+                            members: vec![],
+                        }),
+                    );
                     if claim.kind.is_none() {
                         self.finding(
                             &agency,
@@ -289,7 +305,6 @@ impl<'e, S: Store> Importer<'e, S> {
             },
         };
         self.families.insert(claim.family.clone(), fid);
-        self.touched.families.insert(fid);
         let world = self.engine.prepare_view_family(&mut self.cache, fid)?;
         if world.families.get(&fid).is_some_and(|f| f.member(person).is_some()) {
             return Ok(()); // already a member (a re-sent or corrected row)
@@ -310,7 +325,17 @@ impl<'e, S: Store> Importer<'e, S> {
         let cmd =
             Command::AddMember { family: fid, member: NewMember { person, role, established: Establishment::Claimed }, source_claim: true };
         match self.run(&agency, format!("{base}:member"), &cmd) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if let Some(Some(summary)) = self.touched.families.get_mut(&fid) {
+                    summary.members.push(quality::MemberSummary {
+                        person,
+                        role,
+                        birth: row.identity.birth.map(|b| b.date),
+                        name: row.identity.name.display(),
+                    });
+                }
+                Ok(())
+            }
             Err(AppError::Domain(e)) => self.finding(
                 &agency,
                 "family-claim-refused",
