@@ -24,9 +24,8 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
                  ON CONFLICT (key) DO NOTHING",
             )
             .map_err(db_err)?;
-        let mut get_key = tx
-            .prepare_cached("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = ?1")
-            .map_err(db_err)?;
+        let mut get_key =
+            tx.prepare_cached("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = ?1").map_err(db_err)?;
         let mut get_version = tx.prepare_cached("SELECT version FROM streams WHERE stream = ?1").map_err(db_err)?;
         let mut create_stream =
             tx.prepare_cached("INSERT INTO streams (stream, version) VALUES (?1, ?2) ON CONFLICT (stream) DO NOTHING").map_err(db_err)?;

@@ -381,10 +381,10 @@ impl<'e, S: Store> Importer<'e, S> {
         let format = opts.format.or_else(|| Format::of(path)).ok_or_else(|| {
             AppError::Input(format!("{}: cannot tell the format from the extension; use .csv or .jsonl, or --format", path.display()))
         })?;
-        let raw = read::read_rows(path, format).map_err(|e| AppError::Input(format!("{}: {e}", path.display())))?;
+        let raw = read::rows(path, format).map_err(|e| AppError::Input(format!("{}: {e}", path.display())))?;
         let mut summary = FileSummary { path: path.display().to_string(), ..Default::default() };
         let mut seen: HashSet<SourceRef> = HashSet::new();
-        for (i, item) in raw.into_iter().enumerate() {
+        for (i, item) in raw.enumerate() {
             summary.rows += 1;
             let checked = match item {
                 Ok((line, fields)) => row::check(&fields, line, &self.engine.profile, opts.assume_tz.as_ref()),

@@ -2,7 +2,7 @@
 //! that cannot be read at all becomes a row error; the file goes on.
 
 use super::row::{Fields, RowError};
-use std::io::BufRead;
+use std::io::BufRead as _;
 use std::path::Path;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,90 +30,106 @@ impl Format {
 
 pub type RawRow = Result<(u64, Fields), RowError>;
 
-/// Reads every row. A broken line is an error row, never the end of the file.
-pub fn read_rows(path: &Path, format: Format) -> std::io::Result<Vec<RawRow>> {
+/// Streams the rows of a file, one at a time: memory stays flat whatever the
+/// file's size. A broken line is an error row, never the end of the file.
+pub fn rows(path: &Path, format: Format) -> std::io::Result<Box<dyn Iterator<Item = RawRow>>> {
     let file = std::fs::File::open(path)?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    match format {
-        Format::Csv => read_csv(reader),
-        Format::Jsonl => read_jsonl(reader),
+    Ok(match format {
+        Format::Csv => Box::new(CsvRows::new(reader)?),
+        Format::Jsonl => Box::new(reader.split(b'\n').enumerate().filter_map(|(i, line)| jsonl_row(i as u64 + 1, line))),
+    })
+}
+
+struct CsvRows<R: std::io::Read> {
+    reader: csv::Reader<R>,
+    headers: Vec<String>,
+    record: csv::StringRecord,
+    done: bool,
+}
+
+impl<R: std::io::Read> CsvRows<R> {
+    fn new(reader: R) -> std::io::Result<Self> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("cannot read the CSV header row: {e}")))?
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect();
+        Ok(Self { reader, headers, record: csv::StringRecord::new(), done: false })
     }
 }
 
-fn read_csv(reader: impl std::io::Read) -> std::io::Result<Vec<RawRow>> {
-    let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
-    let headers: Vec<String> = r
-        .headers()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("cannot read the CSV header row: {e}")))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
-    let mut out = vec![];
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = r.position().line() + 1;
-        match r.read_record(&mut record) {
-            Ok(false) => break,
+impl<R: std::io::Read> Iterator for CsvRows<R> {
+    type Item = RawRow;
+
+    fn next(&mut self) -> Option<RawRow> {
+        if self.done {
+            return None;
+        }
+        let line = self.reader.position().line() + 1;
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => {
+                self.done = true;
+                None
+            }
             Ok(true) => {
-                let line = record.position().map(|p| p.line()).unwrap_or(line);
-                if record.len() != headers.len() {
-                    out.push(Err(RowError {
+                let line = self.record.position().map(|p| p.line()).unwrap_or(line);
+                if self.record.len() != self.headers.len() {
+                    return Some(Err(RowError {
                         line,
                         field: "*".into(),
-                        reason: format!("the row has {} fields but the header has {}", record.len(), headers.len()),
+                        reason: format!("the row has {} fields but the header has {}", self.record.len(), self.headers.len()),
                     }));
-                    continue;
                 }
-                let fields: Fields = headers.iter().cloned().zip(record.iter().map(str::to_string)).collect();
-                out.push(Ok((line, fields)));
+                Some(Ok((line, self.headers.iter().cloned().zip(self.record.iter().map(str::to_string)).collect())))
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(line);
-                out.push(Err(RowError { line, field: "*".into(), reason: format!("unreadable CSV: {e}") }));
+                // Bad bytes in one row: report it and go on. Anything else
+                // (an I/O error) ends the file, reported as its last row.
                 if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
-                    break;
+                    self.done = true;
                 }
+                Some(Err(RowError { line, field: "*".into(), reason: format!("unreadable CSV: {e}") }))
             }
         }
     }
-    Ok(out)
 }
 
-fn read_jsonl(reader: impl BufRead) -> std::io::Result<Vec<RawRow>> {
-    let mut out = vec![];
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let n = i as u64 + 1;
-        let bytes = line?;
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            out.push(Err(RowError { line: n, field: "*".into(), reason: "the line is not UTF-8".into() }));
-            continue;
-        };
-        let text = text.trim_start_matches('\u{feff}').trim();
-        if text.is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
-            Ok(map) => {
-                let mut fields = Fields::new();
-                for (k, v) in map {
-                    let s = match v {
-                        serde_json::Value::Null => String::new(),
-                        serde_json::Value::String(s) => s,
-                        serde_json::Value::Object(extra) if k == "extra" => {
-                            for (ek, ev) in extra {
-                                let s = if let serde_json::Value::String(s) = ev { s } else { ev.to_string() };
-                                fields.insert(format!("extra.{ek}"), s);
-                            }
-                            continue;
-                        }
-                        other => other.to_string(),
-                    };
-                    fields.insert(k.to_ascii_lowercase(), s);
-                }
-                out.push(Ok((n, fields)));
-            }
-            Err(e) => out.push(Err(RowError { line: n, field: "*".into(), reason: format!("not a JSON object: {e}") })),
-        }
+fn jsonl_row(n: u64, line: std::io::Result<Vec<u8>>) -> Option<RawRow> {
+    let bytes = match line {
+        Ok(b) => b,
+        Err(e) => return Some(Err(RowError { line: n, field: "*".into(), reason: format!("unreadable line: {e}") })),
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Some(Err(RowError { line: n, field: "*".into(), reason: "the line is not UTF-8".into() }));
+    };
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if text.is_empty() {
+        return None;
     }
-    Ok(out)
+    Some(match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+        Ok(map) => {
+            let mut fields = Fields::new();
+            for (k, v) in map {
+                let s = match v {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Object(extra) if k == "extra" => {
+                        for (ek, ev) in extra {
+                            let s = if let serde_json::Value::String(s) = ev { s } else { ev.to_string() };
+                            fields.insert(format!("extra.{ek}"), s);
+                        }
+                        continue;
+                    }
+                    other => other.to_string(),
+                };
+                fields.insert(k.to_ascii_lowercase(), s);
+            }
+            Ok((n, fields))
+        }
+        Err(e) => Err(RowError { line: n, field: "*".into(), reason: format!("not a JSON object: {e}") }),
+    })
 }
