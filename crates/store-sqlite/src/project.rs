@@ -413,6 +413,7 @@ pub fn rebuild(conn: &mut Connection, progress: &mut dyn FnMut(u64)) -> Result<u
             progress(after as u64);
         }
     }
+    tx.execute_batch(schema::PROJECTION_INDEXES).map_err(db_err)?;
     tx.commit().map_err(db_err)?;
     Ok(count)
 }

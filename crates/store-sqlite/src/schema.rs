@@ -74,8 +74,6 @@ CREATE TABLE IF NOT EXISTS persons (
     referred_at TEXT,
     aged_out INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS persons_a_number ON persons (a_number);
-CREATE INDEX IF NOT EXISTS persons_birth ON persons (birth_date);
 CREATE TABLE IF NOT EXISTS person_names (
     person_id TEXT NOT NULL, token TEXT NOT NULL,
     PRIMARY KEY (token, person_id)
@@ -85,41 +83,32 @@ CREATE TABLE IF NOT EXISTS person_records (
     person_id TEXT NOT NULL, event_id TEXT NOT NULL, is_primary INTEGER NOT NULL,
     PRIMARY KEY (source, record_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
 CREATE TABLE IF NOT EXISTS encounters (
     key TEXT PRIMARY KEY, at TEXT NOT NULL, at_utc TEXT NOT NULL, local_date TEXT NOT NULL,
     sector TEXT, station TEXT
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS encounters_date ON encounters (local_date);
 CREATE TABLE IF NOT EXISTS encounter_persons (
     source TEXT NOT NULL, record_id TEXT NOT NULL, key TEXT NOT NULL, person_id TEXT NOT NULL,
     PRIMARY KEY (source, record_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS encounter_persons_key ON encounter_persons (key);
-CREATE INDEX IF NOT EXISTS encounter_persons_person ON encounter_persons (person_id);
 CREATE TABLE IF NOT EXISTS custody (
     position INTEGER PRIMARY KEY, person_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
     agency TEXT, facility TEXT, detail TEXT
 );
-CREATE INDEX IF NOT EXISTS custody_person ON custody (person_id);
 CREATE TABLE IF NOT EXISTS families (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, formed_at TEXT NOT NULL,
     source TEXT, source_family_id TEXT, lead TEXT
 );
-CREATE INDEX IF NOT EXISTS families_source ON families (source, source_family_id);
 CREATE TABLE IF NOT EXISTS memberships (
     family_id TEXT NOT NULL, person_id TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
     established TEXT NOT NULL, added_by TEXT NOT NULL, status_since TEXT, reunified_location TEXT,
     PRIMARY KEY (family_id, person_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS memberships_person ON memberships (person_id);
-CREATE INDEX IF NOT EXISTS memberships_status ON memberships (status, family_id);
 CREATE TABLE IF NOT EXISTS separations (
     id TEXT PRIMARY KEY, family_id TEXT NOT NULL, reason_code TEXT NOT NULL, policy TEXT,
     narrative TEXT NOT NULL, approved_by TEXT NOT NULL, recorded_by TEXT NOT NULL,
     at TEXT NOT NULL, at_utc TEXT NOT NULL, review TEXT NOT NULL, event_id TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
 CREATE TABLE IF NOT EXISTS separation_members (
     separation_id TEXT NOT NULL, person_id TEXT NOT NULL, PRIMARY KEY (separation_id, person_id)
 ) WITHOUT ROWID;
@@ -134,5 +123,21 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS finding_subjects (
     finding_id TEXT NOT NULL, subject TEXT NOT NULL, PRIMARY KEY (finding_id, subject)
 ) WITHOUT ROWID;
+"#;
+
+/// Secondary indexes of the projections. `rebuild` creates them after the
+/// replay: building an index once is far cheaper than maintaining it per row.
+pub const PROJECTION_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS persons_a_number ON persons (a_number);
+CREATE INDEX IF NOT EXISTS persons_birth ON persons (birth_date);
+CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
+CREATE INDEX IF NOT EXISTS encounters_date ON encounters (local_date);
+CREATE INDEX IF NOT EXISTS encounter_persons_key ON encounter_persons (key);
+CREATE INDEX IF NOT EXISTS encounter_persons_person ON encounter_persons (person_id);
+CREATE INDEX IF NOT EXISTS custody_person ON custody (person_id);
+CREATE INDEX IF NOT EXISTS families_source ON families (source, source_family_id);
+CREATE INDEX IF NOT EXISTS memberships_person ON memberships (person_id);
+CREATE INDEX IF NOT EXISTS memberships_status ON memberships (status, family_id);
+CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
 CREATE INDEX IF NOT EXISTS finding_subjects_subject ON finding_subjects (subject);
 "#;
