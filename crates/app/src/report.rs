@@ -19,6 +19,9 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug, Serialize)]
 pub struct PersonReport {
     pub person: PersonView,
+    /// Derived from the facts (age now, family, whether a parent is with the
+    /// child); `None` when the birth date is unknown.
+    pub classification: Option<kinship_domain::family::Classification>,
     pub family_members: Vec<FamilyMemberLine>,
     pub custody_history: Vec<CustodyEntry>,
     pub clocks: Vec<ClockReading>,
@@ -47,7 +50,7 @@ pub fn find_person<S: Store>(engine: &Engine<S>, key: &str) -> Result<Vec<Person
 
 pub fn person_report<S: Store>(engine: &Engine<S>, id: PersonId, now: Timestamp) -> Result<PersonReport, AppError> {
     let person = engine.store.person(id)?.ok_or_else(|| AppError::NotFound(format!("no person {id}")))?;
-    let world = engine.person_state(id)?;
+    let mut world = engine.person_state(id)?;
     let mut family_members = vec![];
     let mut events: Vec<HistoryEntry> =
         engine.history(&StreamId::Person(id))?.into_iter().map(|(position, event, meta)| HistoryEntry { position, event, meta }).collect();
@@ -80,8 +83,17 @@ pub fn person_report<S: Store>(engine: &Engine<S>, id: PersonId, now: Timestamp)
         }));
         events.sort_by_key(|e| e.position);
     }
+    // Classification needs the whole family (is a parent still with the child?).
+    if let Some(f) = world.persons.get(&id).and_then(|p| p.family) {
+        let fw = engine.family_state(f)?;
+        world.families.extend(fw.families);
+        for (pid, p) in fw.persons {
+            world.persons.entry(pid).or_insert(p);
+        }
+    }
     let clocks = world.persons.get(&id).map(|p| clocks::running(&world, &engine.profile, p, now)).unwrap_or_default();
-    Ok(PersonReport { person, family_members, custody_history: engine.store.custody_history(id)?, clocks, events })
+    let classification = kinship_domain::classify::classify(&world, id, &kinship_domain::time::Instant::from_timestamp(now));
+    Ok(PersonReport { person, classification, family_members, custody_history: engine.store.custody_history(id)?, clocks, events })
 }
 
 fn custody_text(c: &CustodyNow) -> String {

@@ -169,6 +169,7 @@ pub fn person(engine: &E, key: &str, json: bool) -> Result<ExitCode> {
             p.citizenship.as_deref().unwrap_or("?"),
             p.a_number.as_deref().unwrap_or("none")
         );
+        outln!("  classification: {}", r.classification.map(|c| c.as_str()).unwrap_or("unknown (no birth date)"));
         outln!("  records: {}", p.records.iter().map(|r| format!("{}/{}", r.source, r.record_id)).collect::<Vec<_>>().join(", "));
         outln!(
             "  custody: {} {} {} since {}",

@@ -238,3 +238,49 @@ fn an_unreadable_file_is_a_fatal_error() {
     );
     assert!(r.is_err());
 }
+
+#[test]
+fn search_by_age_range_encounter_dates_and_family() {
+    let env = env();
+    let p = write(
+        &env,
+        "s.csv",
+        &[
+            "BP,S1,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,JOSE,CRUZ,1985-02-10,false,M,GTM,FM1,UNIT,FATHER,,,",
+            "BP,S2,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,,ANA,CRUZ,2011-06-01,false,F,GTM,FM1,UNIT,DAUGHTER,,,",
+            "BP,S3,EV2,2018-06-20T08:00:00-05:00,EPT,PDT,,LUIS,CRUZ,2002-01-01,false,M,MEX,,,,UAC,,",
+        ],
+    );
+    import(&env, &[&p]);
+    let q = |f: &dyn Fn(&mut SearchQuery)| {
+        let mut q = SearchQuery { name: Some("cruz".into()), age_on: Some(jiff::civil::date(2018, 7, 1)), limit: 10, ..Default::default() };
+        f(&mut q);
+        let mut names: Vec<String> = env.engine.store.search(&q).unwrap().into_iter().map(|p| p.given_names.unwrap_or_default()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(q(&|_| {}), vec!["ANA", "JOSE", "LUIS"]);
+    assert_eq!(q(&|q| q.max_age = Some(17)), vec!["ANA", "LUIS"], "children only");
+    assert_eq!(q(&|q| q.min_age = Some(16)), vec!["JOSE", "LUIS"], "16 and over (LUIS is 16)");
+    assert_eq!(
+        q(&|q| {
+            q.min_age = Some(7);
+            q.max_age = Some(7)
+        }),
+        vec!["ANA"],
+        "exactly 7"
+    );
+    assert_eq!(q(&|q| q.encountered_from = Some(jiff::civil::date(2018, 6, 1))), vec!["LUIS"]);
+    assert_eq!(q(&|q| q.encountered_to = Some(jiff::civil::date(2018, 5, 7))), vec!["ANA", "JOSE"]);
+    let family = env.engine.store.search(&SearchQuery { name: Some("jose".into()), limit: 1, ..Default::default() }).unwrap()[0]
+        .family
+        .as_ref()
+        .unwrap()
+        .family;
+    assert_eq!(q(&|q| q.family = Some(family)), vec!["ANA", "JOSE"]);
+    // The person report derives the classification from the facts.
+    let ana = env.engine.store.search(&SearchQuery { name: Some("ana".into()), limit: 1, ..Default::default() }).unwrap()[0].id;
+    let report = kinship_app::report::person_report(&env.engine, ana, jiff::Timestamp::from_second(1_530_000_000).unwrap()).unwrap();
+    assert_eq!(report.classification, Some(kinship_domain::family::Classification::FamilyUnitMember));
+    assert_eq!(report.family_members.len(), 2);
+}
