@@ -11,6 +11,13 @@ use kinship_store::StoreError;
 use rusqlite::{Connection, TransactionBehavior, params};
 use uuid::Uuid;
 
+/// How an identity is written to a person's row.
+#[derive(Clone, Copy)]
+enum Fill {
+    Replace,
+    GapsOnly,
+}
+
 /// One line of a person's custody history.
 struct CustodyRow<'a> {
     kind: &'a str,
@@ -66,55 +73,16 @@ impl<'c> Projector<'c> {
                 self.record(person, record, id, true, encounter)?;
             }
             Event::RecordAttached { person, identity, record, encounter, .. } => {
-                let i = identity;
-                self.exec(
-                    "UPDATE persons SET given = COALESCE(given, ?2), family = COALESCE(family, ?3), \
-                     birth_estimated = CASE WHEN birth_date IS NULL THEN ?5 ELSE birth_estimated END, \
-                     birth_date = COALESCE(birth_date, ?4), sex = COALESCE(sex, ?6), citizenship = COALESCE(citizenship, ?7), \
-                     a_number = COALESCE(a_number, ?8) WHERE id = ?1",
-                    params![
-                        person.to_string(),
-                        i.name.given,
-                        i.name.family,
-                        opt_date(i),
-                        i.birth.is_some_and(|b| b.estimated),
-                        i.sex.map(|s| format!("{s:?}")),
-                        i.citizenship.as_ref().map(|c| c.as_str()),
-                        i.a_number.as_ref().map(|a| a.as_str())
-                    ],
-                )?;
+                // Another record fills the gaps; it never overwrites (as `evolve`).
+                self.set_identity(person, identity, Fill::GapsOnly)?;
                 self.record(person, record, id, false, encounter)?;
                 self.refresh_names(&person.to_string())?;
                 self.refresh_first_encounter(&person.to_string())?;
             }
-            Event::RecordCorrected { person, record, identity, encounter, .. } => {
+            Event::RecordCorrected { person, record, person_identity, encounter, .. } => {
                 let pid = person.to_string();
-                let primary: bool = self
-                    .conn
-                    .prepare_cached("SELECT is_primary FROM person_records WHERE source = ?1 AND record_id = ?2")?
-                    .query_row(params![record.source, record.record_id], |r| r.get(0))?;
-                let i = identity;
-                let sql = if primary {
-                    "UPDATE persons SET given = ?2, family = ?3, birth_date = ?4, birth_estimated = ?5, sex = ?6, citizenship = ?7, a_number = ?8 WHERE id = ?1"
-                } else {
-                    "UPDATE persons SET given = COALESCE(given, ?2), family = COALESCE(family, ?3), \
-                     birth_estimated = CASE WHEN birth_date IS NULL THEN ?5 ELSE birth_estimated END, \
-                     birth_date = COALESCE(birth_date, ?4), sex = COALESCE(sex, ?6), citizenship = COALESCE(citizenship, ?7), \
-                     a_number = COALESCE(a_number, ?8) WHERE id = ?1"
-                };
-                self.exec(
-                    sql,
-                    params![
-                        pid,
-                        i.name.given,
-                        i.name.family,
-                        opt_date(i),
-                        i.birth.is_some_and(|b| b.estimated),
-                        i.sex.map(|s| format!("{s:?}")),
-                        i.citizenship.as_ref().map(|c| c.as_str()),
-                        i.a_number.as_ref().map(|a| a.as_str())
-                    ],
-                )?;
+                // The event carries the person's identity after the correction.
+                self.set_identity(person, person_identity, Fill::Replace)?;
                 self.exec(
                     "UPDATE person_records SET event_id = ?3 WHERE source = ?1 AND record_id = ?2",
                     params![record.source, record.record_id, id.to_string()],
@@ -310,6 +278,35 @@ impl<'c> Projector<'c> {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    fn set_identity(&self, person: &kinship_domain::PersonId, i: &Identity, fill: Fill) -> rusqlite::Result<()> {
+        let sql = match fill {
+            Fill::Replace => {
+                "UPDATE persons SET given = ?2, family = ?3, birth_date = ?4, birth_estimated = ?5, sex = ?6, citizenship = ?7, \
+                 a_number = ?8 WHERE id = ?1"
+            }
+            Fill::GapsOnly => {
+                "UPDATE persons SET given = COALESCE(given, ?2), family = COALESCE(family, ?3), \
+                 birth_estimated = CASE WHEN birth_date IS NULL THEN ?5 ELSE birth_estimated END, \
+                 birth_date = COALESCE(birth_date, ?4), sex = COALESCE(sex, ?6), citizenship = COALESCE(citizenship, ?7), \
+                 a_number = COALESCE(a_number, ?8) WHERE id = ?1"
+            }
+        };
+        self.exec(
+            sql,
+            params![
+                person.to_string(),
+                i.name.given,
+                i.name.family,
+                opt_date(i),
+                i.birth.is_some_and(|b| b.estimated),
+                i.sex.map(|s| format!("{s:?}")),
+                i.citizenship.as_ref().map(|c| c.as_str()),
+                i.a_number.as_ref().map(|a| a.as_str())
+            ],
+        )?;
         Ok(())
     }
 

@@ -189,37 +189,25 @@ impl<'e, S: Store> Importer<'e, S> {
                     }
                 }
             }
-            let pid = match attach_to {
-                Some(pid) => {
-                    let cmd = Command::AttachRecord {
-                        person: pid,
-                        identity: row.identity.clone(),
-                        record: row.record.clone(),
-                        encounter: row.encounter.clone(),
-                        details: row.details.clone(),
-                        custody,
-                    };
-                    self.run(&agency, format!("{base}:attach"), &cmd)?;
-                    pid
+            let (person, record, identity, encounter, details) = (
+                attach_to.unwrap_or_else(PersonId::new_v7),
+                row.record.clone(),
+                row.identity.clone(),
+                row.encounter.clone(),
+                row.details.clone(),
+            );
+            let pid = person;
+            if attach_to.is_some() {
+                let cmd = Command::AttachRecord { person, identity, record, encounter, details, custody };
+                self.run(&agency, format!("{base}:attach"), &cmd)?;
+            } else {
+                self.cache.mark_new(StreamId::Person(pid));
+                let cmd = Command::RecordPerson { person, identity, record, encounter, details, custody };
+                self.run(&agency, format!("{base}:record"), &cmd)?;
+                if let Some(a) = &row.identity.a_number {
+                    self.a_numbers.entry(a.clone()).or_default().push(pid);
                 }
-                None => {
-                    let pid = PersonId::new_v7();
-                    self.cache.mark_new(StreamId::Person(pid));
-                    let cmd = Command::RecordPerson {
-                        person: pid,
-                        identity: row.identity.clone(),
-                        record: row.record.clone(),
-                        encounter: row.encounter.clone(),
-                        details: row.details.clone(),
-                        custody,
-                    };
-                    self.run(&agency, format!("{base}:record"), &cmd)?;
-                    if let Some(a) = &row.identity.a_number {
-                        self.a_numbers.entry(a.clone()).or_default().push(pid);
-                    }
-                    pid
-                }
-            };
+            }
             if !conflicts.is_empty() {
                 let mut subjects = vec![Subject::Person(pid)];
                 subjects.extend(conflicts.iter().map(|p| Subject::Person(*p)));

@@ -284,3 +284,34 @@ fn search_by_age_range_encounter_dates_and_family() {
     assert_eq!(report.classification, Some(kinship_domain::family::Classification::FamilyUnitMember));
     assert_eq!(report.family_members.len(), 2);
 }
+
+#[test]
+fn correcting_a_record_keeps_what_other_agencies_records_added_in_the_projection_too() {
+    let env = env();
+    let bp =
+        write(&env, "bp.csv", &["BP,R1,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,A201555001,JOSE LUIS,PEREZ GARCIA,1985-02-10,false,M,,,,,,,"]);
+    let ice = write(
+        &env,
+        "ice.csv",
+        &["ICE,I1,,2018-05-09T09:00:00-05:00,,PISPC,A201555001,JOSE LUIS,PEREZ GARCIA,1985-02-10,false,M,GTM,,,,,,"],
+    );
+    import(&env, &[&bp, &ice]);
+    let fixed = write(
+        &env,
+        "bp2.csv",
+        &["BP,R1,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,A201555001,JOSE LUIS,PEREZ GARCIA,1985-03-10,false,M,,,,,,,"],
+    );
+    let s = import(&env, &[&fixed]);
+    assert_eq!(s.files[0].corrected, 1);
+    let id = env.engine.store.persons_by_a_number(&ANumber::parse("201555001").unwrap()).unwrap()[0];
+    let view = env.engine.store.person(id).unwrap().unwrap();
+    assert_eq!(view.birth_date.as_deref(), Some("1985-03-10"), "the correction applies");
+    assert_eq!(view.citizenship.as_deref(), Some("GTM"), "ICE's citizenship is kept");
+    // The projection says what the domain state says.
+    let state = env.engine.person_state(id).unwrap().persons[&id].identity.clone();
+    assert_eq!(view.citizenship.as_deref(), state.citizenship.as_ref().map(|c| c.as_str()));
+    assert_eq!(view.birth_date, state.birth.map(|b| b.date.to_string()));
+    let live = env.engine.store.projection_dump().unwrap();
+    env.engine.store.rebuild(&mut |_| {}).unwrap();
+    assert_eq!(live, env.engine.store.projection_dump().unwrap());
+}
