@@ -13,7 +13,7 @@ families=30000
 if [[ "${1:-}" == "--smoke" ]]; then families=200; fi
 
 cargo build --release --locked -q
-bin="$PWD/target/release/kinship"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/kinship"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
