@@ -214,7 +214,9 @@ pub fn load<S: Store>(engine: &Engine<S>, dir: &Path, families: usize) -> Result
         if n % 3 != 0 || parents.is_empty() || children.is_empty() {
             continue;
         }
-        let at = now.checked_sub(((n as i64 % 40) + 1).hours()).unwrap_or(now);
+        // Separated a few hours after the family was encountered (never in the future).
+        let formed = world.families.get(fid).map(|f| f.formed_at.timestamp()).unwrap_or(now);
+        let at = formed.checked_add((2 + (n as i64 % 5)).hours()).unwrap_or(now).min(now);
         let sep = SeparationId::new_v7();
         let separated = vec![parents[0]];
         let (code, policy) =
