@@ -402,7 +402,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
         Command::BookIn { person, agency, facility } => {
             let p = person_of(world, *person)?;
             known_agency(profile, agency, "agency")?;
-            acting_for(meta, agency)?;
+            acting_for(profile, meta, agency)?;
             if let Some(Custody::InCustody { agency: cur, .. }) = &p.custody {
                 return Err(DomainError::field(
                     "one-custody",
@@ -416,7 +416,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             let p = person_of(world, *person)?;
             known_agency(profile, to_agency, "to_agency")?;
             let cur = in_custody_of(p)?;
-            acting_for(meta, cur)?;
+            acting_for(profile, meta, cur)?;
             if p.pending_transfer.is_some() {
                 return Err(DomainError::new("transfer-pending", "a transfer is already offered; it must be accepted or rejected first"));
             }
@@ -437,7 +437,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             let Some(t) = &p.pending_transfer else {
                 return Err(DomainError::new("no-transfer-offered", "no transfer of this person has been offered"));
             };
-            acting_for(meta, &t.to_agency)?;
+            acting_for(profile, meta, &t.to_agency)?;
             let facility = facility.clone().or_else(|| t.to_facility.clone());
             Ok(vec![Event::TransferAccepted { person: *person, agency: t.to_agency.clone(), facility, at, by }])
         }
@@ -446,14 +446,14 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             let Some(t) = &p.pending_transfer else {
                 return Err(DomainError::new("no-transfer-offered", "no transfer of this person has been offered"));
             };
-            acting_for(meta, &t.to_agency)?;
+            acting_for(profile, meta, &t.to_agency)?;
             non_empty(reason, "reason", "rejecting a transfer needs a reason")?;
             Ok(vec![Event::TransferRejected { person: *person, agency: t.to_agency.clone(), reason: reason.clone(), at, by }])
         }
         Command::Release { person, us_address, conditions } => {
             let p = person_of(world, *person)?;
             let cur = in_custody_of(p)?;
-            acting_for(meta, cur)?;
+            acting_for(profile, meta, cur)?;
             let address = us_address.as_ref().map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
             let mut out = vec![Event::Released { person: *person, at, us_address: address.clone(), conditions: conditions.clone(), by }];
             if address.is_none() {
@@ -470,7 +470,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
         Command::Remove { person, to_country } => {
             let p = person_of(world, *person)?;
             let cur = in_custody_of(p)?;
-            acting_for(meta, cur)?;
+            acting_for(profile, meta, cur)?;
             Ok(vec![Event::Removed { person: *person, at, to_country: to_country.clone(), by }])
         }
         Command::ReferForProsecution { person } => {
@@ -559,9 +559,10 @@ fn known_agency(profile: &Profile, agency: &str, field: &'static str) -> R<()> {
     Err(DomainError::field("unknown-agency", field, format!("agency {agency:?} is not in the profile; known: {}", known.join(", "))))
 }
 
-/// Custody acts are done by the agency that holds (or receives) the person.
-fn acting_for(meta: &CommandMeta, agency: &str) -> R<()> {
-    if meta.actor.role == "admin" || meta.actor.role == "importer" || meta.actor.agency == agency {
+/// Custody acts are done by the agency that holds (or receives) the person,
+/// unless the actor's role holds `custody.any_agency` in the profile.
+fn acting_for(profile: &Profile, meta: &CommandMeta, agency: &str) -> R<()> {
+    if meta.actor.agency == agency || profile.permits(&meta.actor.role, &meta.actor.agency, "custody.any_agency") {
         return Ok(());
     }
     Err(DomainError::new(

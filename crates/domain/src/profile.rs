@@ -107,6 +107,8 @@ pub const PERMISSIONS: &[&str] = &[
     "custody.transfer",
     "custody.release",
     "custody.remove",
+    // Act on custody held by any agency (bulk imports, administrators).
+    "custody.any_agency",
     "finding.raise",
     "finding.resolve",
     "prosecution.refer",

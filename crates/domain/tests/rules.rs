@@ -1482,3 +1482,20 @@ fn review_permissions_come_from_the_profile() {
     assert_eq!(err.rule, "not-permitted");
     assert!(decide(&w, &profile, &meta(analyst()), &cmd).is_ok());
 }
+
+#[test]
+fn acting_on_another_agencys_custody_is_a_profile_permission() {
+    let mut w = World::default();
+    let s = son(&mut w); // in BP custody
+    let release = Command::Release { person: s, us_address: Some("12 Elm St, Houston TX".into()), conditions: None };
+    // The default admin (may "*") acts for any agency.
+    assert!(decide(&w, &PROFILE, &meta(admin()), &release).is_ok());
+    // Without custody.any_agency, the same role acting for HQ is refused.
+    let text = kinship_domain::profile::DEFAULT_PROFILE.replace(
+        "[roles.admin]\nlabel = \"Administrator\"\nagency = \"*\"\nmay = [\"*\"]",
+        "[roles.admin]\nlabel = \"Administrator\"\nagency = \"*\"\nmay = [\"custody.release\"]",
+    );
+    assert_ne!(text, kinship_domain::profile::DEFAULT_PROFILE, "the test edits the admin role");
+    let profile = Profile::parse(&text, "test").unwrap();
+    assert_eq!(decide(&w, &profile, &meta(admin()), &release).unwrap_err().rule, "custody-agency-only");
+}
