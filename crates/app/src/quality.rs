@@ -5,7 +5,7 @@ use crate::engine::Engine;
 use crate::error::AppError;
 use jiff::civil::Date;
 use kinship_domain::event::{EncounterRef, Subject};
-use kinship_domain::family::{FamilyKind, Role};
+use kinship_domain::family::{FamilyKind, Role, UnitCheck};
 use kinship_domain::{FamilyId, PersonId};
 use kinship_store::Store;
 use std::collections::BTreeMap;
@@ -114,38 +114,33 @@ fn summary_from_store<S: Store>(engine: &Engine<S>, fid: FamilyId) -> Result<Opt
 fn check_family(fid: FamilyId, f: &FamilySummary, out: &mut Vec<Draft>) {
     let (on, label) = (f.on, &f.label);
     if f.kind == FamilyKind::Unit {
-        let parents: Vec<&MemberSummary> = f.members.iter().filter(|m| m.role.is_parent_or_guardian()).collect();
-        let adult_parent = parents.iter().any(|m| m.birth.is_some_and(|b| age(b, on) >= 18));
-        let minor_child = f.members.iter().any(|m| m.role.is_child() && m.birth.is_some_and(|b| age(b, on) < 18));
-        if !adult_parent {
+        let ages: Vec<(Role, Option<i16>)> = f.members.iter().map(|m| (m.role, m.birth.map(|b| age(b, on)))).collect();
+        let check = UnitCheck::of(&ages);
+        if !check.has_adult_parent {
             out.push(Draft {
                 kind: "unit-without-adult-parent".into(),
                 subjects: vec![Subject::Family(fid)],
                 message: format!("family UNIT {label} has no parent or legal guardian known to be 18 or over"),
             });
         }
-        if !minor_child {
+        if !check.has_minor_child {
             out.push(Draft {
                 kind: "unit-without-child".into(),
                 subjects: vec![Subject::Family(fid)],
                 message: format!("family UNIT {label} has no child known to be under 18"),
             });
         }
-        for p in parents {
-            if let Some(b) = p.birth
-                && age(b, on) < 18
-            {
-                out.push(Draft {
-                    kind: "unit-parent-under-18".into(),
-                    subjects: vec![Subject::Family(fid), Subject::Person(p.person)],
-                    message: format!(
-                        "{} ({}) is {} at the encounter: a parent under 18 with a child is a family GROUP, not a UNIT",
-                        p.name,
-                        p.role.as_str(),
-                        age(b, on)
-                    ),
-                });
-            }
+        for i in check.minor_parents {
+            let (Some(p), Some((_, Some(parent_age)))) = (f.members.get(i), ages.get(i)) else { continue };
+            out.push(Draft {
+                kind: "unit-parent-under-18".into(),
+                subjects: vec![Subject::Family(fid), Subject::Person(p.person)],
+                message: format!(
+                    "{} ({}) is {parent_age} at the encounter: a parent under 18 with a child is a family GROUP, not a UNIT",
+                    p.name,
+                    p.role.as_str()
+                ),
+            });
         }
     }
     // A legal guardian need not be a generation older; parents must be.

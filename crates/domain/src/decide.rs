@@ -649,17 +649,18 @@ fn check_unit_composition(world: &World, kind: FamilyKind, members: &[NewMember]
     if kind != FamilyKind::Unit {
         return Ok(());
     }
-    let age = |m: &NewMember| world.persons.get(&m.person).and_then(|p| is_minor_on(p, formed_at));
-    let adult = members.iter().any(|m| m.role.is_parent_or_guardian() && age(m) == Some(false));
-    let child = members.iter().any(|m| m.role.is_child() && age(m) == Some(true));
-    if !adult {
+    let on = formed_at.local_date();
+    let ages: Vec<(Role, Option<i16>)> =
+        members.iter().map(|m| (m.role, world.persons.get(&m.person).and_then(|p| p.identity.birth).map(|b| b.age_on(on)))).collect();
+    let check = crate::family::UnitCheck::of(&ages);
+    if !check.has_adult_parent {
         return Err(DomainError::field(
             "unit-needs-adult-parent",
             "members",
             "a family UNIT needs a parent or legal guardian aged 18 or over with a known birth date",
         ));
     }
-    if !child {
+    if !check.has_minor_child {
         return Err(DomainError::field("unit-needs-child", "members", "a family UNIT needs a child under 18 with a known birth date"));
     }
     Ok(())

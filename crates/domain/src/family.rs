@@ -179,3 +179,31 @@ pub enum ReviewDecision {
     Approve,
     Return,
 }
+
+/// What the UNIT rule says about a family's members: a UNIT needs a parent
+/// or legal guardian aged 18+ and a child under 18, ages at the encounter.
+/// Commands refuse a UNIT that fails it; imports keep the family and raise a
+/// finding for each failure. One rule, read by both.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnitCheck {
+    pub has_adult_parent: bool,
+    pub has_minor_child: bool,
+    /// Indexes (into the members given) of parents known to be under 18.
+    pub minor_parents: Vec<usize>,
+}
+
+impl UnitCheck {
+    /// `members`: each member's role and age at the encounter, if known.
+    pub fn of(members: &[(Role, Option<i16>)]) -> Self {
+        let mut c = Self::default();
+        for (i, (role, age)) in members.iter().enumerate() {
+            match (role.is_parent_or_guardian(), role.is_child(), age) {
+                (true, _, Some(a)) if *a >= 18 => c.has_adult_parent = true,
+                (true, _, Some(_)) => c.minor_parents.push(i),
+                (_, true, Some(a)) if *a < 18 => c.has_minor_child = true,
+                _ => {}
+            }
+        }
+        c
+    }
+}
