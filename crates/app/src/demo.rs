@@ -115,14 +115,13 @@ fn extract(now: Timestamp, families: usize, rng: &mut Lcg) -> (String, u64) {
             ));
         }
         let single_mother = f % 3 == 1 && !two_parents;
-        for c in 0..(1 + rng.below(3)) {
+        for _ in 0..(1 + rng.below(3)) {
             // Children are at least 18 years younger than their parents, except in
             // the families whose record carries a deliberate birth-date error.
             let age = if f % 11 == 5 { parent_age - 10 } else { 1 + rng.below(14.min(parent_age as u64 - 18)) as i16 };
             let (given, sex, role) = if rng.below(2) == 0 { (rng.pick(GIVEN_M), "M", "SON") } else { (rng.pick(GIVEN_F), "F", "DAUGHTER") };
             let surnames =
                 if single_mother { format!("{} {}", mother_sn[0], mother_sn[1]) } else { format!("{} {}", father_sn[0], mother_sn[0]) };
-            let _ = c;
             people.push((given.into(), surnames, format!("{}-{:02}-{:02}", year - age, 1 + rng.below(12), 1 + rng.below(28)), sex, role));
         }
         for (i, (given, family, birth, sex, role)) in people.iter().enumerate() {

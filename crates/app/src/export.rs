@@ -14,14 +14,13 @@ pub fn export<S: Store>(engine: &Engine<S>, out: &mut dyn Write) -> Result<u64, 
     write_csv(&world, out)
 }
 
-fn family_fields(world: &World, f: &FamilyState, person: kinship_domain::PersonId, record_source: &str) -> Option<[String; 3]> {
+fn family_fields(f: &FamilyState, person: kinship_domain::PersonId, record_source: &str) -> Option<[String; 3]> {
     let m = f.member(person)?;
     let id = match &f.source_family {
         Some(s) if s.source == record_source => s.record_id.clone(),
         Some(_) => return None, // the family belongs to another source's records
         None => f.id.to_string(),
     };
-    let _ = world;
     Some([id, f.kind.as_str().to_string(), m.role.as_str().to_string()])
 }
 
@@ -40,7 +39,7 @@ pub fn write_csv(world: &World, out: &mut dyn Write) -> Result<u64, AppError> {
         for (i, r) in p.records.iter().enumerate() {
             let id = &r.identity;
             let event_id = r.encounter.key.split_once(':').map(|(_, e)| e.to_string()).unwrap_or_default();
-            let fam = family.and_then(|f| family_fields(world, f, p.id, &r.record.source)).filter(|_| {
+            let fam = family.and_then(|f| family_fields(f, p.id, &r.record.source)).filter(|_| {
                 // A Kinship-made family is written once, on the first record.
                 family.is_some_and(|f| f.source_family.is_some()) || i == 0
             });

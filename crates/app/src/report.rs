@@ -50,46 +50,38 @@ pub fn find_person<S: Store>(engine: &Engine<S>, key: &str) -> Result<Vec<Person
 
 pub fn person_report<S: Store>(engine: &Engine<S>, id: PersonId, now: Timestamp) -> Result<PersonReport, AppError> {
     let person = engine.store.person(id)?.ok_or_else(|| AppError::NotFound(format!("no person {id}")))?;
-    let mut world = engine.person_state(id)?;
+    // The family with all its members (this person included) when there is
+    // one: the member lines, the clocks and the classification (is a parent
+    // still with the child?) all read it.
+    let world = match &person.family {
+        Some(m) => engine.family_state(m.family)?,
+        None => engine.person_state(id)?,
+    };
     let mut family_members = vec![];
     let mut events: Vec<HistoryEntry> =
         engine.history(&StreamId::Person(id))?.into_iter().map(|(position, event, meta)| HistoryEntry { position, event, meta }).collect();
-    if let Some(m) = &person.family {
-        let fw = engine.family_state(m.family)?;
-        if let Some(f) = fw.families.get(&m.family) {
-            for mm in &f.members {
-                let v = engine.store.person(mm.person)?;
-                family_members.push(FamilyMemberLine {
-                    person: mm.person,
-                    name: v
-                        .as_ref()
-                        .map(|v| format!("{} {}", v.given_names.as_deref().unwrap_or("FNU"), v.family_names.as_deref().unwrap_or("LNU")))
-                        .unwrap_or_default(),
-                    role: mm.role.as_str().to_string(),
-                    status: mm.status.as_str().to_string(),
-                    custody: v.map(|v| v.custody).unwrap_or(CustodyNow {
-                        status: "none".into(),
-                        agency: None,
-                        facility: None,
-                        since: None,
-                    }),
-                });
-            }
+    if let Some(f) = person.family.as_ref().and_then(|m| world.families.get(&m.family)) {
+        for mm in &f.members {
+            let custody = engine.store.person(mm.person)?.map(|v| v.custody).unwrap_or(CustodyNow {
+                status: "none".into(),
+                agency: None,
+                facility: None,
+                since: None,
+            });
+            family_members.push(FamilyMemberLine {
+                person: mm.person,
+                name: world.persons.get(&mm.person).map(|p| p.identity.name.display()).unwrap_or_default(),
+                role: mm.role.as_str().to_string(),
+                status: mm.status.as_str().to_string(),
+                custody,
+            });
         }
-        events.extend(engine.history(&StreamId::Family(m.family))?.into_iter().map(|(position, event, meta)| HistoryEntry {
+        events.extend(engine.history(&StreamId::Family(f.id))?.into_iter().map(|(position, event, meta)| HistoryEntry {
             position,
             event,
             meta,
         }));
         events.sort_by_key(|e| e.position);
-    }
-    // Classification needs the whole family (is a parent still with the child?).
-    if let Some(f) = world.persons.get(&id).and_then(|p| p.family) {
-        let fw = engine.family_state(f)?;
-        world.families.extend(fw.families);
-        for (pid, p) in fw.persons {
-            world.persons.entry(pid).or_insert(p);
-        }
     }
     let clocks = world.persons.get(&id).map(|p| clocks::running(&world, &engine.profile, p, now)).unwrap_or_default();
     let classification = kinship_domain::classify::classify(&world, id, &kinship_domain::time::Instant::from_timestamp(now));

@@ -39,11 +39,6 @@ impl ANumber {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// The number as an integer, for "consecutive A-numbers" evidence.
-    pub fn value(&self) -> u64 {
-        self.0.bytes().fold(0, |acc, b| acc * 10 + u64::from(b - b'0'))
-    }
 }
 
 impl fmt::Display for ANumber {

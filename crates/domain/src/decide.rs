@@ -672,8 +672,3 @@ fn member_events(family: FamilyId, m: &NewMember, by: &str) -> Vec<Event> {
         Event::JoinedFamily { person: m.person, family, role: m.role },
     ]
 }
-
-/// Roles that make someone a parent of a child in the family.
-pub fn is_parent_child(parent: Role, child: Role) -> bool {
-    parent.is_parent_or_guardian() && child.is_child()
-}

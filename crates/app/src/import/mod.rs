@@ -16,7 +16,7 @@ use kinship_domain::command::{Command, NewMember};
 use kinship_domain::event::Subject;
 use kinship_domain::family::{Establishment, FamilyKind, Role};
 use kinship_domain::person::{Identity, SourceRef};
-use kinship_domain::{ANumber, Actor, CommandMeta, FamilyId, PersonId, StreamId, name};
+use kinship_domain::{ANumber, Actor, CommandMeta, FamilyId, PersonId, StreamId};
 use kinship_store::{Append, Store};
 pub use read::Format;
 pub use row::{Row, RowError};
@@ -443,9 +443,4 @@ pub fn import<S: Store>(engine: &Engine<S>, paths: &[&Path], mut opts: ImportOpt
     }
     let findings_raised = importer.finish()?;
     Ok(ImportSummary { files, findings_raised })
-}
-
-/// Tokens used to compare names in quality checks.
-pub fn surname_set(i: &Identity) -> Vec<String> {
-    i.name.family.as_deref().map(name::group_surnames).unwrap_or_default()
 }
