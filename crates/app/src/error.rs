@@ -3,9 +3,11 @@ use kinship_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("{0}")]
+    // Transparent: the wrapped error *is* the message (printing it as a
+    // source too would say everything twice).
+    #[error(transparent)]
     Domain(#[from] DomainError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
     NotFound(String),

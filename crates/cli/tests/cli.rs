@@ -146,6 +146,8 @@ fn separation_commands_from_the_cli_are_checked_by_the_core() {
     let o = kinship(&data, &args);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("separation.review.1"), "{}", text(&o));
+    // The reason is said once, not repeated through the error chain.
+    assert_eq!(text(&o).matches("may not do").count(), 1, "{}", text(&o));
 }
 
 /// The invariants ARCHITECTURE.md states, checked against the source tree.
