@@ -80,6 +80,8 @@ pub enum Cmd {
     Sweep,
     #[command(flatten)]
     Act(Action),
+    #[command(flatten)]
+    Server(crate::server_cli::ServerCmd),
 }
 
 #[derive(Args, Debug)]

@@ -21,6 +21,7 @@ macro_rules! out {
 
 mod act;
 mod args;
+mod server_cli;
 mod show;
 
 use anyhow::{Context, Result};
@@ -59,7 +60,11 @@ fn open(cli: &Cli) -> Result<Engine<SqliteStore>> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let engine = open(&cli)?;
+    let engine = match &cli.command {
+        // The server's commands open their own backend (SQLite or, later, PostgreSQL).
+        Cmd::Server(cmd) => return server_cli::run(&cli, cmd, profile(&cli)?),
+        _ => open(&cli)?,
+    };
     let json = cli.json;
     match &cli.command {
         Cmd::Demo { families, write_extract: Some(path) } => {
@@ -70,7 +75,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Demo { families, write_extract: None } => show::demo(&engine, &cli.data, *families, json),
         Cmd::Import { files, assume_tz, format } => show::import(&engine, files, assume_tz.as_deref(), format.as_deref(), json),
         Cmd::Export { out } => show::export(&engine, out.as_deref()),
-        Cmd::Verify => show::verify(&engine, json),
+        Cmd::Verify => server_cli::verify(&engine, json),
         Cmd::Rebuild => show::rebuild(&engine, json),
         Cmd::Person { key } => show::person(&engine, key, json),
         Cmd::Search(q) => show::search(&engine, q, json),
@@ -81,5 +86,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
+        Cmd::Server(_) => unreachable_server(),
     }
+}
+
+/// `Cmd::Server` returns before the store is opened in `run`.
+fn unreachable_server() -> Result<ExitCode> {
+    Ok(ExitCode::from(1))
 }
