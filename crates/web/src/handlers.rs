@@ -20,7 +20,10 @@ use utoipa::{IntoParams, ToSchema};
 type ApiResult = Result<Response, Problem>;
 
 fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    (status, Json(body)).into_response()
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the answer could not be encoded").into_response(),
+    }
 }
 
 fn app<T>(r: Result<T, AppError>) -> Result<T, Problem> {
@@ -148,8 +151,11 @@ pub async fn command(State(state): State<Shared>, caller: Caller, headers: Heade
     };
     let de = &mut serde_json::Deserializer::from_slice(&body);
     let cmd: Command = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        Problem::new(StatusCode::BAD_REQUEST, "invalid-body", format!("the command does not parse: {}", e.inner())).field(field)
+        let problem = Problem::new(StatusCode::BAD_REQUEST, "invalid-body", format!("the command does not parse: {}", e.inner()));
+        match body_field(&e) {
+            Some(f) => problem.field(f),
+            None => problem,
+        }
     })?;
     // Keys are per caller, so two callers' keys never collide.
     let key = format!("api:{}:{key}", caller.principal.user);
@@ -159,6 +165,21 @@ pub async fn command(State(state): State<Shared>, caller: Caller, headers: Heade
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The field a body error is about. Commands are tagged enums, which serde
+/// buffers before it picks the variant, so the path is often lost; the
+/// message still names a missing field or an unknown command.
+fn body_field(e: &serde_path_to_error::Error<serde_json::Error>) -> Option<String> {
+    let path = e.path().to_string();
+    if path != "." {
+        return Some(path);
+    }
+    let msg = e.inner().to_string();
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        return rest.split('`').next().map(str::to_string);
+    }
+    (msg.starts_with("unknown variant") || msg.contains("missing field `command`")).then(|| "command".to_string())
 }
 
 #[derive(Deserialize, IntoParams)]

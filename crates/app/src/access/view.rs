@@ -7,7 +7,7 @@
 use super::Visibility;
 use kinship_domain::family::Role;
 use kinship_domain::person::{Identity, SourceRef};
-use kinship_domain::state::{Custody, Member, PendingTransfer, Separation};
+use kinship_domain::state::{Custody, Member, PendingTransfer, ReviewState, Separation};
 use kinship_domain::time::Instant;
 use kinship_domain::visibility::Level;
 use kinship_domain::{FamilyId, FamilyState, PersonId, PersonState, Profile};
@@ -55,7 +55,44 @@ pub struct FamilyPart {
     pub role: Option<Role>,
     pub lead: Option<PersonId>,
     pub members: Vec<Member>,
-    pub separations: Vec<Separation>,
+    pub separations: Vec<SeparationPart>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeparationPart {
+    pub id: kinship_domain::SeparationId,
+    pub members: Vec<PersonId>,
+    pub reason_code: String,
+    pub policy: Option<String>,
+    pub narrative: String,
+    pub approved_by: String,
+    pub recorded_by: String,
+    pub at: Instant,
+    /// `awaiting level N`, `approved`, or `returned at level N by USER`.
+    pub review: String,
+    pub reviewers: Vec<String>,
+}
+
+impl From<&Separation> for SeparationPart {
+    fn from(s: &Separation) -> Self {
+        let review = match &s.review {
+            ReviewState::AwaitingLevel(n) => format!("awaiting level {n}"),
+            ReviewState::Approved => "approved".into(),
+            ReviewState::Returned { level, by } => format!("returned at level {level} by {by}"),
+        };
+        Self {
+            id: s.id,
+            members: s.members.clone(),
+            reason_code: s.reason_code.clone(),
+            policy: s.policy.clone(),
+            narrative: s.narrative.clone(),
+            approved_by: s.approved_by.clone(),
+            recorded_by: s.recorded_by.clone(),
+            at: s.at.clone(),
+            review,
+            reviewers: s.reviewers.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -108,7 +145,7 @@ pub fn person_record(
                     role: f.member(person.id).map(|m| m.role),
                     lead: f.lead,
                     members: f.members.clone(),
-                    separations: f.separations.clone(),
+                    separations: f.separations.iter().map(SeparationPart::from).collect(),
                 })
             }
             CUSTODY => {
