@@ -43,7 +43,9 @@ impl SqliteStore {
         write.execute_batch(schema::LOG).map_err(db_err)?;
         write.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
         write.execute_batch(schema::PROJECTION_INDEXES).map_err(db_err)?;
-        write.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)?;
+        if !format_recorded(&write)? {
+            write.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)?;
+        }
         let read = open_reader(path, false)?;
         Ok(Self { path: path.to_path_buf(), write: Mutex::new(write), read: Mutex::new(read) })
     }
@@ -85,6 +87,11 @@ fn check_format(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         )));
     }
     Ok(())
+}
+
+fn format_recorded(conn: &Connection) -> Result<bool, StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
+    Ok(version == schema::FORMAT)
 }
 
 /// A read-only connection. `mapped`: read pages through a memory map, which

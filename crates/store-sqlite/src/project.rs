@@ -2,7 +2,7 @@
 //! and `rebuild` run this same code, which is why a rebuild equals the live
 //! projections.
 
-use crate::{db_err, row_to_event, schema};
+use crate::{db_err, schema, uuid_of};
 use kinship_domain::event::{EncounterRef, Subject};
 use kinship_domain::family::{Establishment, ReviewDecision};
 use kinship_domain::person::{Identity, SourceRef};
@@ -581,23 +581,35 @@ pub fn rebuild(conn: &mut Connection, progress: &mut dyn FnMut(u64)) -> Result<u
     let mut count = 0u64;
     {
         let mut projector = Projector::new(&tx).map_err(db_err)?;
-        let mut page = tx
-            .prepare("SELECT position, id, stream, version, type, payload, meta, prev_hash, hash FROM events WHERE position > ?1 ORDER BY position LIMIT ?2")
-            .map_err(db_err)?;
+        // Only what projecting needs, read in place: the payload is parsed
+        // straight from SQLite's buffer, never copied into a String.
+        let mut page =
+            tx.prepare("SELECT position, id, payload FROM events WHERE position > ?1 ORDER BY position LIMIT ?2").map_err(db_err)?;
         loop {
-            let rows: Vec<_> =
-                page.query_map(params![after, REBUILD_PAGE], row_to_event).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
-            if rows.is_empty() {
+            let mut rows = page.query(params![after, REBUILD_PAGE]).map_err(db_err)?;
+            let mut seen = 0u64;
+            while let Some(r) = rows.next().map_err(db_err)? {
+                let position = r.get::<_, i64>(0).map_err(db_err)? as u64;
+                let id = match r.get_ref(1).map_err(db_err)? {
+                    rusqlite::types::ValueRef::Blob(b) => uuid_of(b),
+                    _ => Uuid::nil(),
+                };
+                let payload = match r.get_ref(2).map_err(db_err)? {
+                    rusqlite::types::ValueRef::Text(t) => t,
+                    _ => &[],
+                };
+                let ev: Event = serde_json::from_slice(payload)
+                    .map_err(|e| StoreError::Corrupt { position, reason: format!("payload does not parse: {e}") })?;
+                projector
+                    .apply(position, &id, &ev)
+                    .map_err(|err| StoreError::Corrupt { position, reason: format!("event cannot be projected: {err}") })?;
+                after = position as i64;
+                seen += 1;
+            }
+            if seen == 0 {
                 break;
             }
-            for e in &rows {
-                let ev = e.event()?;
-                projector
-                    .apply(e.position, &e.id, &ev)
-                    .map_err(|err| StoreError::Corrupt { position: e.position, reason: format!("event cannot be projected: {err}") })?;
-                after = e.position as i64;
-                count += 1;
-            }
+            count += seen;
             projector
                 .finish()
                 .map_err(|err| StoreError::Corrupt { position: after as u64, reason: format!("events cannot be projected: {err}") })?;
