@@ -340,7 +340,11 @@ pub fn typo(rng: &mut Rng, s: &str) -> String {
             const NEAR: &[(char, char)] =
                 &[('A', 'S'), ('E', 'R'), ('I', 'O'), ('N', 'M'), ('R', 'T'), ('L', 'K'), ('S', 'D'), ('O', 'P'), ('U', 'Y'), ('C', 'V')];
             let c = strip_accents(&chars[i].to_string()).chars().next().unwrap_or('A');
-            let sub = NEAR.iter().find(|(a, b)| *a == c || *b == c).map(|(a, b)| if *a == c { *b } else { *a }).unwrap_or('E');
+            let sub = NEAR
+                .iter()
+                .find(|(a, b)| *a == c || *b == c)
+                .map(|(a, b)| if *a == c { *b } else { *a })
+                .unwrap_or_else(|| char::from_u32(u32::from(c) + 1).filter(char::is_ascii_uppercase).unwrap_or('A'));
             out[i] = sub;
         }
         _ => {
