@@ -226,10 +226,10 @@ impl Params {
         if self.family_share + self.uac_share > 1.0 {
             return Err("family_share + uac_share must not exceed 1".into());
         }
-        if let Some(p) = &self.policy {
-            if p.to < p.from || !(0.0..=1.0).contains(&p.separation_rate) {
-                return Err("the policy window must end after it starts, with a separation rate between 0 and 1".into());
-            }
+        if let Some(p) = &self.policy
+            && (p.to < p.from || !(0.0..=1.0).contains(&p.separation_rate))
+        {
+            return Err("the policy window must end after it starts, with a separation rate between 0 and 1".into());
         }
         for n in ErrorRates::NAMES {
             let v = self.errors.get(n).unwrap_or(0.0);
