@@ -60,7 +60,7 @@ run reimport "$bin" --data "$work/data" import --json "$work/scn/BP.csv"
 # Then the rest of the scenario through `kinship sim --load-only`: OFO, the
 # story replayed as commands (timed inside, reported as seconds.story), ICE and ORR.
 run load "$bin" --data "$work/data" --json sim --load-only --out "$work/scn"
-story_s=$(sed -n 's/.*"story":\([0-9][0-9.]*\).*/\1/p' "$work/load.out")
+story_s=$(sed -n 's/.*"story":\([0-9][0-9.]*\).*/\1/p' "$work/load.out" | awk '{ printf "%.2f", $1 }')
 refused=$(sed -n 's/.*"refused":{\([^}]*\)}.*/\1/p' "$work/load.out")
 events=$("$bin" --data "$work/data" verify --json | sed -n 's/.*"events": \([0-9]*\).*/\1/p')
 run verify "$bin" --data "$work/data" verify
@@ -68,7 +68,7 @@ run rebuild "$bin" --data "$work/data" rebuild
 run report_small "$bin" --data "$work/data" report separated-children --json
 
 # -- 2. separated-children on the large store ---------------------------------
-big_line="| report separated-children (10.7 M encounters) | skipped (--smoke) | – | – | ≤ 0.1 s |"
+big_line="| report separated-children (10.7 M encounters) | skipped (--smoke or BIG_ENCOUNTERS=0) | – | – | ≤ 0.1 s |"
 if (( big > 0 )); then
   held=$(bench/big-store.sh "$bin" "$cache" "$big" "$budget")
   for i in 1 2 3 4 5; do run "big$i" "$bin" --data "$cache/data" report separated-children --json; done
@@ -78,6 +78,11 @@ if (( big > 0 )); then
   size=$(du -sm "$cache/data" | cut -f1)
   big_line="| report separated-children ($held encounters, $kids children listed, store $size MB) | median of 5 | $med | $peak | ≤ 0.1 s at 10.7 M |"
 fi
+
+# -- 3. PostgreSQL import (the pg helper adds it here: same BP extract, rows/s + peak RSS) --
+pg_line="| import into PostgreSQL | (pg helper: to be added) | – | – | – |"
+# -- 4. command latency at fixed offered rates (the server helper adds it here) --
+server_line="| command latency p99 at 500 commands/s (server) | (server helper: to be added) | – | – | ≤ 10 ms |"
 
 cat <<MD
 Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB · $(uname -sr)
@@ -94,6 +99,6 @@ Input: \`kinship sim --seed 1 --days $days --per-day $per_day\`: BP extract $row
 | rebuild (all projections from the log) | $(rate "$events" "$(secs rebuild)") events/s | $(secs rebuild) | $(mb rebuild) | ≥ 200,000 events/s |
 | report separated-children (this store) | – | $(secs report_small) | $(mb report_small) | – |
 $big_line
-| import into PostgreSQL | (pg helper: to be added) | – | – | – |
-| command latency p99 at 500 commands/s (server) | (server helper: to be added) | – | – | ≤ 10 ms |
+$pg_line
+$server_line
 MD
