@@ -22,6 +22,7 @@ macro_rules! out {
 mod act;
 mod args;
 mod show;
+mod sim;
 
 use anyhow::{Context, Result};
 use args::{Cli, Cmd, ReportCmd};
@@ -59,6 +60,10 @@ fn open(cli: &Cli) -> Result<Engine<SqliteStore>> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    // Generating a scenario needs no store (`--load` opens it itself).
+    if let Cmd::Sim(args) = &cli.command {
+        return sim::run(&cli, args);
+    }
     let engine = open(&cli)?;
     let json = cli.json;
     match &cli.command {
@@ -81,5 +86,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
+        Cmd::Sim(args) => sim::run(&cli, args),
     }
 }
