@@ -11,7 +11,8 @@ pub mod import;
 pub mod quality;
 pub mod report;
 pub mod service;
+pub mod story;
 
-pub use engine::{Engine, Outcome};
+pub use engine::{BatchOutcome, Engine, Outcome};
 pub use error::AppError;
 pub mod sweep;

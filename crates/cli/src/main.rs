@@ -23,6 +23,7 @@ mod act;
 mod args;
 mod server_cli;
 mod show;
+mod sim;
 
 use anyhow::{Context, Result};
 use args::{Cli, Cmd, ReportCmd};
@@ -60,11 +61,14 @@ fn open(cli: &Cli) -> Result<Engine<SqliteStore>> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let engine = match &cli.command {
-        // The server's commands open their own backend (SQLite or, later, PostgreSQL).
+    // Generating a scenario needs no store (`--load` opens it itself); the
+    // server's commands open their own backend (SQLite or, later, PostgreSQL).
+    match &cli.command {
+        Cmd::Sim(args) => return sim::run(&cli, args),
         Cmd::Server(cmd) => return server_cli::run(&cli, cmd, profile(&cli)?),
-        _ => open(&cli)?,
-    };
+        _ => {}
+    }
+    let engine = open(&cli)?;
     let json = cli.json;
     match &cli.command {
         Cmd::Demo { families, write_extract: Some(path) } => {
@@ -86,11 +90,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
-        Cmd::Server(_) => unreachable_server(),
+        Cmd::Sim(args) => sim::run(&cli, args),
+        Cmd::Server(cmd) => server_cli::run(&cli, cmd, engine.profile.clone()),
     }
-}
-
-/// `Cmd::Server` returns before the store is opened in `run`.
-fn unreachable_server() -> Result<ExitCode> {
-    Ok(ExitCode::from(1))
 }
