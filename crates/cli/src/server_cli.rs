@@ -152,12 +152,12 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
         let engine = Engine::new(backend.store.clone(), profile.clone());
         std::fs::create_dir_all(&cli.data)?;
         let s = kinship_app::demo::load(&engine, &cli.data, args.families)?;
-        println!("loaded the demo scenario: {} rows", s.rows);
+        outln!("loaded the demo scenario: {} rows", s.rows);
     }
     if let Some(password) = auth::bootstrap_admin(backend.accounts.as_ref()).map_err(anyhow::Error::msg)? {
-        println!("created account `admin` (role admin) with one-time password: {password}");
+        outln!("created account `admin` (role admin) with one-time password: {password}");
         if args.demo {
-            println!("demo accounts, one per role:");
+            outln!("demo accounts, one per role:");
             for (role, def) in &profile.roles {
                 if role == "admin" || role == "importer" {
                     continue;
@@ -165,7 +165,7 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
                 let agency = if def.agency == "*" { "HQ" } else { def.agency.as_str() };
                 let password = auth::new_password().map_err(anyhow::Error::msg)?;
                 if auth::add_account(backend.accounts.as_ref(), role, agency, role, &password).map_err(anyhow::Error::msg)? {
-                    println!("  {role:<26} agency {agency:<4} password {password}");
+                    outln!("  {role:<26} agency {agency:<4} password {password}");
                 }
             }
         }
@@ -177,9 +177,9 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
     let state = kinship_web::state(backend, profile, &options);
     runtime()?.block_on(async move {
         let running = kinship_web::start(args.listen, state, tls).await.with_context(|| format!("cannot listen on {}", args.listen))?;
-        println!("Kinship is serving on {scheme}://{}", running.addr);
-        println!("  log in: POST {scheme}://{}/api/session {{\"username\": \"admin\", \"password\": \"…\"}}", running.addr);
-        println!("  API description: {scheme}://{0}/api/openapi.json · Swagger UI: {scheme}://{0}/api/docs", running.addr);
+        outln!("Kinship is serving on {scheme}://{}", running.addr);
+        outln!("  log in: POST {scheme}://{}/api/session {{\"username\": \"admin\", \"password\": \"…\"}}", running.addr);
+        outln!("  API description: {scheme}://{0}/api/openapi.json · Swagger UI: {scheme}://{0}/api/docs", running.addr);
         tokio::select! {
             r = tokio::signal::ctrl_c() => { r?; running.handle.graceful_shutdown(Some(Duration::from_secs(10))); }
             r = running.task => { r??; }
@@ -203,25 +203,25 @@ fn user(cli: &Cli, cmd: &UserCmd, profile: &Profile) -> Result<ExitCode> {
             if !auth::add_account(a, username, &cli.agency, &cli.role, &password).map_err(anyhow::Error::msg)? {
                 bail!("an account named {username:?} already exists");
             }
-            println!("created {username} ({} of {}); one-time password: {password}", cli.role, cli.agency);
+            outln!("created {username} ({} of {}); one-time password: {password}", cli.role, cli.agency);
         }
         UserCmd::Disable { username } | UserCmd::Enable { username } => {
             let disable = matches!(cmd, UserCmd::Disable { .. });
             if !a.account_set_disabled(username, disable)? {
                 bail!("no account named {username:?}");
             }
-            println!("{username} {}", if disable { "disabled; its sessions ended" } else { "enabled" });
+            outln!("{username} {}", if disable { "disabled; its sessions ended" } else { "enabled" });
         }
         UserCmd::Reset { username } => {
             let password = auth::new_password().map_err(anyhow::Error::msg)?;
             if !a.account_set_password(username, &auth::hash_password(&password).map_err(anyhow::Error::msg)?)? {
                 bail!("no account named {username:?}");
             }
-            println!("{username}: new one-time password: {password}");
+            outln!("{username}: new one-time password: {password}");
         }
         UserCmd::List => {
             for acc in a.accounts()? {
-                println!("{:<24} {:<4} {:<26} {}", acc.username, acc.agency, acc.role, if acc.disabled { "disabled" } else { "active" });
+                outln!("{:<24} {:<4} {:<26} {}", acc.username, acc.agency, acc.role, if acc.disabled { "disabled" } else { "active" });
             }
         }
     }
@@ -237,18 +237,18 @@ fn token(cli: &Cli, cmd: &TokenCmd, profile: &Profile) -> Result<ExitCode> {
                 bail!("unknown role {:?} or agency {:?}", cli.role, cli.agency);
             }
             let (t, secret) = auth::issue_token(a, label, &cli.agency, &cli.role, scopes, &cli.user).map_err(anyhow::Error::msg)?;
-            println!("token {} for {label} ({} of {}, scopes {}):\n{secret}", t.id, t.role, t.agency, t.scopes.join(","));
+            outln!("token {} for {label} ({} of {}, scopes {}):\n{secret}", t.id, t.role, t.agency, t.scopes.join(","));
         }
         TokenCmd::Revoke { id } => {
             if !a.token_revoke(id, jiff::Timestamp::now())? {
                 bail!("no active token {id:?}");
             }
-            println!("token {id} revoked");
+            outln!("token {id} revoked");
         }
         TokenCmd::List => {
             for t in a.tokens()? {
                 let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{} {:<24} {:<4} {:<26} {:<14} {state}", t.id, t.label, t.agency, t.role, t.scopes.join(","));
+                outln!("{} {:<24} {:<4} {:<26} {:<14} {state}", t.id, t.label, t.agency, t.role, t.scopes.join(","));
             }
         }
     }
@@ -277,13 +277,13 @@ fn audit(
     let q = AuditQuery { subject: subject.clone(), user: user.clone(), since: since.map(parse_since).transpose()?, limit };
     let rows = service.audit_log(&who, &q)?;
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     for r in &rows {
         let e = &r.entry;
         let token = e.token.as_deref().map(|t| format!(" token {t}")).unwrap_or_default();
-        println!(
+        outln!(
             "#{} {} {} ({} {}{token}) from {} {} {} [{}] purpose={} -> {}",
             r.position,
             e.at,
@@ -299,7 +299,7 @@ fn audit(
         );
     }
     if rows.is_empty() {
-        println!("no audit records match");
+        outln!("no audit records match");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -329,7 +329,7 @@ fn load(profile: Profile, rate: u32, duration: &str, url: Option<&str>, token: O
         };
         let client = kinship_web::client::Client::new(&url).with_bearer(&token);
         let r = kinship_web::load::run(client, rate, duration, max_in_flight).await.map_err(anyhow::Error::msg)?;
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        outln!("{}", serde_json::to_string_pretty(&r)?);
         Ok(if r.failed == 0 && r.dropped == 0 { ExitCode::SUCCESS } else { ExitCode::from(4) })
     })
 }
@@ -343,12 +343,12 @@ pub fn verify(engine: &Engine<SqliteStore>, json: bool) -> Result<ExitCode> {
         if let Some(o) = v.as_object_mut() {
             o.insert("audit".into(), serde_json::to_value(&audit)?);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for (what, r, unit) in [("event log", &events, "events"), ("audit log", &audit, "records")] {
             match &r.first_bad {
-                None => println!("{what} intact: {} {unit}, head {}", r.events, r.head_hash),
-                Some(b) => println!("{what} DAMAGED at position {}: {}", b.position, b.reason),
+                None => outln!("{what} intact: {} {unit}, head {}", r.events, r.head_hash),
+                Some(b) => outln!("{what} DAMAGED at position {}: {}", b.position, b.reason),
             }
         }
     }
