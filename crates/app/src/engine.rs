@@ -5,7 +5,7 @@ use crate::error::AppError;
 use kinship_domain::command::Command;
 use kinship_domain::state::World;
 use kinship_domain::time::Instant;
-use kinship_domain::{Actor, CommandMeta, Event, FamilyId, PersonId, Profile, StreamId, decide, evolve};
+use kinship_domain::{Actor, CommandMeta, Event, FamilyId, FindingId, PersonId, Profile, StreamId, decide, evolve};
 use kinship_store::{Append, Appended, Store};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -184,6 +184,11 @@ impl<S: Store> Engine<S> {
 
     pub fn prepare_view_family<'c>(&self, cache: &'c mut Cache, family: FamilyId) -> Result<&'c World, AppError> {
         self.load(cache, StreamId::Family(family))?;
+        Ok(&cache.world)
+    }
+
+    pub fn prepare_view_finding<'c>(&self, cache: &'c mut Cache, finding: FindingId) -> Result<&'c World, AppError> {
+        self.load(cache, StreamId::Finding(finding))?;
         Ok(&cache.world)
     }
 

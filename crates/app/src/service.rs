@@ -173,8 +173,8 @@ impl<S: Store> Service<S> {
         self.audited(who, "persons.export", subjects, classes, purpose, result)
     }
 
-    /// Runs a command as the caller. Persons and families it names that
-    /// exist must be in reach (else NotFound); the permission and every rule
+    /// Runs a command as the caller. Persons, families and findings it names
+    /// that exist must be in reach (else NotFound); the permission and every rule
     /// are checked by the domain. Audited whatever the outcome.
     pub fn execute(&self, who: &Principal, key: &str, cmd: &Command) -> Result<Outcome, AppError> {
         let (persons, families) = cmd.subjects();
@@ -192,10 +192,23 @@ impl<S: Store> Service<S> {
                     return Err(AppError::NotFound(format!("no family {f}")));
                 }
             }
+            // A finding already raised (resolving it, or raising its id
+            // again) is in reach only when all it is about is.
+            for q in cmd.findings() {
+                let exists = self.engine.store.stream_version(&kinship_domain::StreamId::Finding(q))? > 0;
+                if exists && !reach.finding(q)? {
+                    return Err(AppError::NotFound(format!("no finding {q}")));
+                }
+            }
             let meta = Engine::<S>::meta(&who.actor(), key);
             self.engine.execute(&meta, cmd)
         })();
-        let subjects = persons.iter().map(|p| p.to_string()).chain(families.iter().map(|f| f.to_string())).collect();
+        let subjects = persons
+            .iter()
+            .map(|p| p.to_string())
+            .chain(families.iter().map(|f| f.to_string()))
+            .chain(cmd.findings().iter().map(|q| q.to_string()))
+            .collect();
         let action = format!("command.{}", command_name(cmd));
         self.audited(who, &action, subjects, vec![], None, result)
     }

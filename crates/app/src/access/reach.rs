@@ -2,14 +2,17 @@
 //! `agency`, a person is reached when they are in the agency's custody, have
 //! a transfer offered to it, or were recorded by it ("tied"), or when a
 //! member of their current family is tied. Everything else is answered as
-//! if it did not exist (404), so probing ids learns nothing.
+//! if it did not exist (404), so probing ids learns nothing. A finding is
+//! reached when every person and family it is about is reached: its message
+//! speaks of all of them.
 
 use super::Principal;
 use crate::engine::{Cache, Engine};
 use crate::error::AppError;
+use kinship_domain::event::Subject;
 use kinship_domain::state::Custody;
 use kinship_domain::visibility::Reach;
-use kinship_domain::{FamilyId, PersonId, PersonState};
+use kinship_domain::{FamilyId, FindingId, PersonId, PersonState};
 use kinship_store::Store;
 use std::collections::HashMap;
 
@@ -83,6 +86,32 @@ impl<'e, S: Store> Reacher<'e, S> {
         }
         self.families.insert(id, found);
         Ok(found)
+    }
+
+    /// Does the finding exist with every subject in the principal's reach?
+    /// A finding about no one is reached only with reach `all`.
+    pub fn finding(&mut self, id: FindingId) -> Result<bool, AppError> {
+        if self.reach == Reach::None {
+            return Ok(false);
+        }
+        let Some(f) = self.engine.prepare_view_finding(&mut self.cache, id)?.findings.get(&id) else { return Ok(false) };
+        if self.reach == Reach::All {
+            return Ok(true);
+        }
+        let subjects = f.subjects.clone();
+        if subjects.is_empty() {
+            return Ok(false);
+        }
+        for s in subjects {
+            let reached = match s {
+                Subject::Person(p) => self.person(p)?,
+                Subject::Family(f) => self.family(f)?,
+            };
+            if !reached {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The state loaded so far (persons and families asked about).

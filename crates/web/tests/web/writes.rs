@@ -98,3 +98,57 @@ async fn parallel_conflicting_commands_commit_exactly_once() {
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     assert_eq!(s.backend.store.stream_version(&StreamId::Person(w.parent)).unwrap(), version_before + 1, "exactly one event");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_about_persons_out_of_reach_is_not_found() {
+    use kinship_domain::FindingId;
+    use kinship_domain::event::Subject;
+    let s = Server::start().await;
+    let w = seed(&s).await;
+    let raise = |finding, subjects| Command::RaiseFinding {
+        finding,
+        kind: "possible-duplicate".into(),
+        subjects,
+        message: "two records may be one person".into(),
+        record: None,
+    };
+    // About BP's family (parent and family): in BP's reach, not ICE's.
+    let bp_finding = FindingId::new_v7();
+    ok(&s.admin, &raise(bp_finding, vec![Subject::Person(w.parent), Subject::Family(w.family)])).await;
+    // About BP's parent and ICE's person: no agency reaches both.
+    let mixed = FindingId::new_v7();
+    ok(&s.admin, &raise(mixed, vec![Subject::Person(w.parent), Subject::Person(w.ice_person)])).await;
+
+    let ice = s.token("ice_juvenile_coordinator", "ICE", &["command"]);
+    let bp = s.token("bp_supervisor", "BP", &["command"]);
+    let resolve = |finding| Command::ResolveFinding { finding, resolution: "checked: two people".into() };
+    let head = s.log_position();
+    for (who, finding) in [(&ice, bp_finding), (&bp, mixed), (&ice, mixed)] {
+        let r = command(who, &resolve(finding), None).await;
+        assert_eq!((r.status, r.json()["code"].as_str()), (404, Some("not-found")), "{finding}: {}", String::from_utf8_lossy(&r.body));
+    }
+    // Out of reach looks exactly like a finding that does not exist.
+    let r = command(&ice, &resolve(FindingId::new_v7()), None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(s.log_position(), head, "nothing written");
+    // Raising again an id taken by a finding out of reach is answered the
+    // same way (not "finding-exists"), before any permission is looked at.
+    let r = command(&ice, &raise(bp_finding, vec![Subject::Person(w.ice_person)]), None).await;
+    assert_eq!((r.status, r.json()["code"].as_str()), (404, Some("not-found")));
+    assert_eq!(s.log_position(), head);
+
+    // The agency that reaches every subject resolves it.
+    ok(&bp, &resolve(bp_finding)).await;
+    assert_eq!(s.log_position(), head + 1);
+    // HQ reaches everyone, so the mixed one is theirs.
+    ok(&s.token("hq_analyst", "HQ", &["command"]), &resolve(mixed)).await;
+    // The refusals and the resolutions are audited with the finding as subject.
+    let rows = s
+        .backend
+        .audit
+        .audit_query(&kinship_store::AuditQuery { subject: Some(bp_finding.to_string()), limit: 50, ..Default::default() })
+        .unwrap();
+    let outcomes: Vec<&str> =
+        rows.iter().filter(|r| r.entry.action == "command.ResolveFinding").map(|r| r.entry.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["ok", "not_found"], "newest first");
+}
