@@ -33,7 +33,8 @@ pub enum ServerCmd {
         /// A person, family or finding id (P-…, F-…, Q-…).
         #[arg(long)]
         subject: Option<String>,
-        #[arg(long)]
+        /// Records of this account (its own id: the global `user` is the actor, `--as`).
+        #[arg(long = "user", id = "audit_user")]
         user: Option<String>,
         /// RFC 3339 time or a date (YYYY-MM-DD, UTC midnight).
         #[arg(long)]

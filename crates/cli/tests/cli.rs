@@ -262,3 +262,10 @@ mod architecture {
         }
     }
 }
+
+#[path = "cli/served.rs"]
+mod served;
+#[path = "cli/server.rs"]
+mod server;
+#[path = "cli/tls.rs"]
+mod tls;
