@@ -61,6 +61,7 @@ impl Served {
                 }
                 Err(e) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     let log = std::fs::read_to_string(&log).unwrap_or_default();
                     panic!("kinship serve did not start ({e}); printed {printed:?}; stderr: {log}");
                 }
