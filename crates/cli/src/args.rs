@@ -78,6 +78,11 @@ pub enum Cmd {
     },
     /// Record what the passage of time has made true (children who turned 18 in custody).
     Sweep,
+    /// Batch record linkage over interchange files (nothing is written to the store).
+    Link {
+        #[command(subcommand)]
+        cmd: crate::link::LinkCmd,
+    },
     #[command(flatten)]
     Act(Action),
 }

@@ -21,6 +21,7 @@ macro_rules! out {
 
 mod act;
 mod args;
+mod link;
 mod show;
 
 use anyhow::{Context, Result};
@@ -59,6 +60,9 @@ fn open(cli: &Cli) -> Result<Engine<SqliteStore>> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    if let Cmd::Link { cmd } = &cli.command {
+        return link::run(profile(&cli)?, cmd); // batch linkage reads files only: no store
+    }
     let engine = open(&cli)?;
     let json = cli.json;
     match &cli.command {
@@ -81,5 +85,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
+        Cmd::Link { .. } => unreachable!("handled before the store is opened"),
     }
 }
