@@ -23,6 +23,7 @@ mod act;
 mod args;
 mod link;
 mod show;
+mod sim;
 
 use anyhow::{Context, Result};
 use args::{Cli, Cmd, ReportCmd};
@@ -63,6 +64,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Cmd::Link { cmd } = &cli.command {
         return link::run(profile(&cli)?, cmd); // batch linkage reads files only: no store
     }
+    // Generating a scenario needs no store (`--load` opens it itself).
+    if let Cmd::Sim(args) = &cli.command {
+        return sim::run(&cli, args);
+    }
     let engine = open(&cli)?;
     let json = cli.json;
     match &cli.command {
@@ -86,5 +91,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
         Cmd::Link { .. } => unreachable!("handled before the store is opened"),
+        Cmd::Sim(args) => sim::run(&cli, args),
     }
 }

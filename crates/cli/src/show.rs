@@ -39,13 +39,17 @@ pub fn demo(engine: &E, data: &Path, families: usize, json: bool) -> Result<Exit
         kinship_app::sweep::age_outs(engine, today, &|k| Engine::<SqliteStore>::meta(&kinship_app::sweep::system_actor(), k))?;
         if !json {
             outln!(
-                "Loaded the demo into {}: {} records, {} families, {} separations, {} transfers, {} reunifications.\n",
+                "Loaded the demo into {}: {} people seen in the last {} days, {} agency records, {} families recorded, \
+                 {} separations, {} transfers, {} reunifications ({} story steps applied).\n",
                 data.display(),
+                s.persons,
+                kinship_app::demo::DAYS,
                 s.rows,
                 s.families,
                 s.separations,
                 s.transfers,
-                s.reunifications
+                s.reunifications,
+                s.story.applied
             );
         }
     } else if !json {
