@@ -33,6 +33,19 @@ pub enum LinkCmd {
         #[command(flatten)]
         input: InputArgs,
     },
+    /// Adult–minor relationships not already recorded, best first, with evidence.
+    Families {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Candidates scoring below this are not written.
+        #[arg(long, default_value_t = 0.5)]
+        min_score: f64,
+        /// Adults and minors at the same station this many hours apart are candidates too.
+        #[arg(long, default_value_t = 12)]
+        station_window: i64,
+        #[command(flatten)]
+        input: InputArgs,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,6 +64,7 @@ pub struct InputArgs {
 pub fn run(profile: Profile, cmd: &LinkCmd) -> Result<ExitCode> {
     match cmd {
         LinkCmd::Identities { files, compare, threshold, input } => identities(profile, files, compare, *threshold, input),
+        LinkCmd::Families { files, min_score, station_window, input } => families(profile, files, *min_score, *station_window, input),
     }
 }
 
@@ -220,6 +234,38 @@ fn identities(profile: Profile, files: &[PathBuf], compare: &[String], threshold
     for (k, c) in result.clusters.iter().enumerate() {
         let recs: Vec<serde_json::Value> = c.records.iter().map(|&i| reference(&records[i])).collect();
         let line = json!({"person": format!("P-{:06}", k + 1), "records": recs, "score": round(c.score)});
+        write_line(&mut out, &line)?;
+    }
+    finish(out)
+}
+
+fn families(profile: Profile, files: &[PathBuf], min_score: f64, station_window: i64, input: &InputArgs) -> Result<ExitCode> {
+    if !(0.0..=1.0).contains(&min_score) {
+        bail!("--min-score must be between 0 and 1, got {min_score}");
+    }
+    let records = read_records(profile, files, &[], input)?;
+    let opts = kinship_linkage::FamilyOptions {
+        identity: kinship_linkage::IdentityOptions { threads: threads(input), ..Default::default() },
+        min_score,
+        station_window_hours: station_window.max(0),
+    };
+    let pb = stage_bar();
+    let progress = |stage: &str, _: u64, _: u64| pb.set_message(format!("linking families: {stage}"));
+    let (candidates, stats) = kinship_linkage::link_families(&records, &opts, &progress);
+    pb.finish_and_clear();
+    eprintln!(
+        "kinship link families: {} identity clusters, {} records completed from other records, {} candidate pairs, {} written",
+        stats.identity_clusters, stats.filled_from_other_records, stats.candidate_pairs, stats.written
+    );
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for c in &candidates {
+        let line = json!({
+            "adult": reference(&records[c.adult]),
+            "minor": reference(&records[c.minor]),
+            "relation": c.relation.as_str(),
+            "score": round(c.score),
+            "evidence": c.evidence,
+        });
         write_line(&mut out, &line)?;
     }
     finish(out)

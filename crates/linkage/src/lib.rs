@@ -6,6 +6,7 @@
 
 pub mod block;
 pub mod compare;
+pub mod families;
 pub mod identities;
 pub mod model;
 pub mod names;
@@ -15,5 +16,6 @@ pub mod prep;
 pub mod record;
 pub mod similarity;
 
+pub use families::{Candidate, FamilyOptions, Relation, link as link_families};
 pub use identities::{Cluster, Identities, IdentityOptions, link as link_identities};
 pub use record::Record;
