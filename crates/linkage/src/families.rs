@@ -565,7 +565,9 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
                 parent -= 4.0;
                 ev.push(format!("child already has a recorded {role}"));
             } else if best.get(&(s.minor, f)).is_some_and(|&(_, b)| b != k) {
-                parent -= 3.0;
+                // A second man with the father's surname is more likely an
+                // uncle or grandfather than a second father.
+                parent -= 6.0;
                 ev.push(format!("another adult fits better as the {role}"));
             }
         }

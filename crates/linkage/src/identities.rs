@@ -80,8 +80,10 @@ impl Scorer<'_> {
         let (ra, d) = (&self.data.recs[a], self.data);
         let mut w = m.prior + m.pattern_weight(p);
         let mut tf = |field: usize, l: u8, share: Option<f64>| {
+            // Bounded: a surname seen twice in the file is rare, but agreeing
+            // on it must not outweigh different given names and birth dates.
             if let Some(share) = share {
-                w += (m.u[field][l as usize].max(1e-9) / share.max(1e-9)).log2();
+                w += (m.u[field][l as usize].max(1e-9) / share.max(1e-9)).log2().clamp(-4.0, 4.0);
             }
         };
         let g = level(p, GIVEN);
@@ -133,7 +135,11 @@ fn cannot_link(records: &[Record], scorer: &Scorer, a: usize, b: usize, p: Patte
 
 fn identifier_agrees(scorer: &Scorer, p: Pattern) -> bool {
     let m = &scorer.model;
-    let other: f64 = (compare::ANUMBER..m.fields).map(|f| m.weight(f, level(p, f))).sum();
+    // Only agreement counts, and for the A-number only exact agreement:
+    // family members' A-numbers are consecutive, so "one digit off" is as
+    // likely a sibling as a typing error.
+    let agrees = |f: usize| level(p, f) == 1 || (f >= compare::FIRST_EXTRA && level(p, f) == 2);
+    let other: f64 = (compare::ANUMBER..m.fields).filter(|&f| agrees(f)).map(|f| m.weight(f, level(p, f)).max(0.0)).sum();
     other >= IDENTIFIER_WEIGHT
 }
 
