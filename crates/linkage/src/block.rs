@@ -1,9 +1,10 @@
 //! Blocking: which pairs are compared at all.
 //!
 //! Tight rules (A-number; surname or given name with the birth date; given
-//! name, surname and birth year by sound) always run. Loose rules (one field
-//! alone) run only when they cost at most `budget` comparisons per record, so
-//! small files are compared widely and large ones stay near-linear. A block
+//! name, surname and birth year by sound) always run. Loose rules (one or two
+//! fields) run in order while all of them together cost at most `budget`
+//! comparisons per record, so small files are compared widely and large ones
+//! stay near-linear. A block
 //! larger than `max_block` records is skipped for that rule: a value shared by
 //! that many records separates nobody, and other rules still see them.
 
@@ -114,11 +115,17 @@ pub fn candidates(data: &Prepared, budget: f64, max_block: usize) -> (Vec<u64>, 
         })
         .collect();
     let loose = LOOSE.iter().map(|(name, rule)| ((*name).to_string(), Box::new(*rule) as KeyFn));
+    // One budget for all loose rules together: a file of millions gets
+    // about `budget` extra comparisons per record, whatever the rule count;
+    // a small file (under a million pairs in all) may use every rule.
+    let allowance = (budget * n).max(1_000_000.0);
+    let mut spent = 0.0;
     for (name, rule) in loose.chain(extra_rules) {
         let keys = keyed(data, &rule);
         let c = cost(&keys, max_block);
-        let used = (c as f64) <= budget * n;
+        let used = spent + c as f64 <= allowance;
         if used {
+            spent += c as f64;
             emit(&keys, max_block, &mut pairs);
         }
         report.push(RuleReport { rule: name, pairs: c, used });

@@ -450,35 +450,39 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
             }
         }
     }
-    // Same station, different encounters, hours apart.
+    // Same station, different encounters, hours apart. Only an adult whose
+    // first surname is one of the minor's can be a candidate, so adults are
+    // indexed by (station, first surname) and searched in a time window:
+    // a busy station's thousands of strangers are never paired one by one.
     let window = opts.station_window_hours * 3600;
-    let mut by_station: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut adults: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
-        if let (Some(s), Some(_)) = (r.station.as_deref(), r.event_id.as_deref()) {
-            by_station.entry(s).or_default().push(i);
+        if let (Some(st), Some(_), Some(s1), Some(false)) =
+            (r.station.as_deref(), r.event_id.as_deref(), people[i].paternal.as_deref(), people[i].minor)
+        {
+            adults.entry((st, s1)).or_default().push(i);
         }
     }
-    let mut stations: Vec<&mut Vec<usize>> = by_station.values_mut().collect();
-    stations.sort_unstable_by_key(|v| v[0]);
-    for list in stations {
+    for list in adults.values_mut() {
         list.sort_unstable_by_key(|&i| (records[i].encountered_at, i));
-        for (x, &m) in list.iter().enumerate() {
-            if people[m].minor != Some(true) {
+    }
+    for (m, rm) in records.iter().enumerate() {
+        let (Some(st), Some(_), Some(true)) = (rm.station.as_deref(), rm.event_id.as_deref(), people[m].minor) else {
+            continue;
+        };
+        let keys = [people[m].paternal.as_deref(), people[m].maternal.as_deref()];
+        for (k, key) in keys.iter().enumerate() {
+            let Some(key) = key else { continue };
+            if k == 1 && keys[0] == Some(key) {
                 continue;
             }
-            let t = records[m].encountered_at;
-            // Look both ways in time within the window.
-            let lo = list[..x].partition_point(|&i| records[i].encountered_at < t - window);
-            let hi = x + list[x..].partition_point(|&i| records[i].encountered_at <= t + window);
+            let Some(list) = adults.get(&(st, key)) else { continue };
+            let t = rm.encountered_at;
+            let lo = list.partition_point(|&i| records[i].encountered_at < t - window);
+            let hi = list.partition_point(|&i| records[i].encountered_at <= t + window);
             for &a in &list[lo..hi] {
-                let (ra, rm) = (&records[a], &records[m]);
-                if people[a].minor != Some(false) || ra.event_id == rm.event_id || recorded(ra, rm) {
-                    continue;
-                }
-                // Only a parent-pattern surname makes a stranger at the station a candidate.
-                let (pa, pm) = (&people[a], &people[m]);
-                let strong = pm.paternal.is_some() && (pm.paternal == pa.paternal || (pm.maternal.is_some() && pm.maternal == pa.paternal));
-                if strong {
+                let ra = &records[a];
+                if ra.event_id != rm.event_id && !recorded(ra, rm) {
                     let hours = (ra.encountered_at - rm.encountered_at).abs() / 3600;
                     pairs.push((a, m, Context::SameStation { hours }));
                 }
@@ -488,8 +492,17 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
     stats.candidate_pairs = pairs.len();
 
     progress("families: score", 0, pairs.len() as u64);
-    let mut scored: Vec<Scored> =
-        crate::par::map(&pairs, opts.identity.threads, |&(a, m, ctx)| score_pair(records, &people, &freq, a, m, ctx));
+    // Candidates that cannot reach `min_score` are dropped as soon as they
+    // are scored (the later adjustments add at most 0.5 to a parent's
+    // log-odds), so memory follows the output, not the candidate count.
+    let floor = (opts.min_score.clamp(1e-9, 1.0 - 1e-9) / (1.0 - opts.min_score.clamp(1e-9, 1.0 - 1e-9))).ln() - 0.5;
+    let mut scored: Vec<Scored> = crate::par::map(&pairs, opts.identity.threads, |&(a, m, ctx)| {
+        let s = score_pair(records, &people, &freq, a, m, ctx);
+        (s.parent + PRIOR_PARENT >= floor || s.relative + PRIOR_RELATIVE >= floor).then_some(s)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
 
     // Priors: most adult–minor pairs in one event are not parent and child
     // (tuned on generated data, seed 1).
