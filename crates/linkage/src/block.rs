@@ -117,8 +117,8 @@ pub fn candidates(data: &Prepared, budget: f64, max_block: usize) -> (Vec<u64>, 
     let loose = LOOSE.iter().map(|(name, rule)| ((*name).to_string(), Box::new(*rule) as KeyFn));
     // One budget for all loose rules together: a file of millions gets
     // about `budget` extra comparisons per record, whatever the rule count;
-    // a small file (under a million pairs in all) may use every rule.
-    let allowance = (budget * n).max(1_000_000.0);
+    // a small file (under 250,000 pairs in all) may use most rules.
+    let allowance = (budget * n).max(250_000.0);
     let mut spent = 0.0;
     for (name, rule) in loose.chain(extra_rules) {
         let keys = keyed(data, &rule);

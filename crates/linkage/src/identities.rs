@@ -158,7 +158,7 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     }
 
     // u from random pairs: the sample grows with the data, within bounds.
-    let samples = (10 * n).clamp(100_000, 2_000_000);
+    let samples = (10 * n).clamp(50_000, 2_000_000);
     let mut rng = SplitMix(opts.seed);
     let random: Vec<u64> = (0..samples)
         .map(|_| {
