@@ -22,6 +22,7 @@ macro_rules! out {
 mod act;
 mod args;
 mod link;
+mod server_cli;
 mod show;
 mod sim;
 
@@ -61,12 +62,14 @@ fn open(cli: &Cli) -> Result<Engine<SqliteStore>> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    if let Cmd::Link { cmd } = &cli.command {
-        return link::run(profile(&cli)?, cmd); // batch linkage reads files only: no store
-    }
-    // Generating a scenario needs no store (`--load` opens it itself).
-    if let Cmd::Sim(args) = &cli.command {
-        return sim::run(&cli, args);
+    // Generating a scenario needs no store (`--load` opens it itself); the
+    // server's commands open their own backend (SQLite or, later, PostgreSQL);
+    // batch linkage reads files only.
+    match &cli.command {
+        Cmd::Sim(args) => return sim::run(&cli, args),
+        Cmd::Server(cmd) => return server_cli::run(&cli, cmd, profile(&cli)?),
+        Cmd::Link { cmd } => return link::run(profile(&cli)?, cmd),
+        _ => {}
     }
     let engine = open(&cli)?;
     let json = cli.json;
@@ -79,7 +82,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Demo { families, write_extract: None } => show::demo(&engine, &cli.data, *families, json),
         Cmd::Import { files, assume_tz, format } => show::import(&engine, files, assume_tz.as_deref(), format.as_deref(), json),
         Cmd::Export { out } => show::export(&engine, out.as_deref()),
-        Cmd::Verify => show::verify(&engine, json),
+        Cmd::Verify => server_cli::verify(&engine, json),
         Cmd::Rebuild => show::rebuild(&engine, json),
         Cmd::Person { key } => show::person(&engine, key, json),
         Cmd::Search(q) => show::search(&engine, q, json),
@@ -90,7 +93,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
-        Cmd::Link { .. } => unreachable!("handled before the store is opened"),
+        Cmd::Link { cmd } => link::run(engine.profile.clone(), cmd),
         Cmd::Sim(args) => sim::run(&cli, args),
+        Cmd::Server(cmd) => server_cli::run(&cli, cmd, engine.profile.clone()),
     }
 }

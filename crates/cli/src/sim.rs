@@ -57,6 +57,9 @@ pub struct SimArgs {
     /// extracts, replay the story as commands, import the ICE and ORR extracts.
     #[arg(long)]
     pub load: bool,
+    /// Load the scenario already in --out (written earlier by `kinship sim`) without generating anything.
+    #[arg(long)]
+    pub load_only: bool,
     /// With --load: zone for rows written without an offset (otherwise they are rejected).
     #[arg(long)]
     pub assume_tz: Option<String>,
@@ -119,6 +122,12 @@ pub fn params(a: &SimArgs) -> Result<Params> {
 }
 
 pub fn run(cli: &crate::args::Cli, a: &SimArgs) -> Result<ExitCode> {
+    if a.load_only {
+        if !kinship_sim::story_file(&a.out).is_file() {
+            bail!("{} holds no generated scenario (no story/lifecycle.jsonl); run kinship sim --out DIR first", a.out.display());
+        }
+        return load(cli, &a.out, a.assume_tz.as_deref());
+    }
     let p = params(a)?;
     let started = std::time::Instant::now();
     let summary = kinship_sim::generate(&p, &a.out).with_context(|| format!("cannot generate into {}", a.out.display()))?;

@@ -4,12 +4,18 @@
 //! Backends (`kinship-store-sqlite`, later PostgreSQL) hold the only SQL. The
 //! conformance suite in [`conformance`] is run against each of them.
 
+pub mod accounts;
+pub mod audit;
 pub mod chain;
 pub mod conformance;
+pub mod conformance_accounts;
+pub mod conformance_audit;
 pub mod error;
 pub mod verify;
 pub mod views;
 
+pub use accounts::{Account, Accounts, ApiToken, SessionRecord};
+pub use audit::{AuditEntry, AuditLog, AuditQuery, AuditRecord};
 pub use error::StoreError;
 pub use views::*;
 
@@ -60,6 +66,22 @@ impl StoredEvent {
     }
 }
 
+/// An event as the log holds it, borrowed from the backend's row: what
+/// `verify` hashes, without copying a column. Text columns are bytes so that
+/// a damaged (non-UTF-8) value is reported as altered rather than unreadable.
+#[derive(Clone, Copy, Debug)]
+pub struct RawEvent<'a> {
+    pub position: u64,
+    pub id: &'a [u8],
+    pub stream: &'a [u8],
+    pub version: u64,
+    pub event_type: &'a [u8],
+    pub payload: &'a [u8],
+    pub meta: &'a [u8],
+    pub prev_hash: &'a [u8],
+    pub hash: &'a [u8],
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct LogHead {
     pub position: u64,
@@ -80,6 +102,36 @@ pub trait Store: Send + Sync {
     /// Events with position > `after`, in position order, at most `limit`.
     fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
     fn head(&self) -> Result<LogHead, StoreError>;
+    /// Calls `f` with each event at positions `after + 1 ..= until`, in
+    /// position order, until `f` returns `false`. `verify` uses it, and scans
+    /// two ranges at once from two threads. The default reads pages with
+    /// [`Store::read_from`]; a backend may override it to lend its rows
+    /// without copying and to scan on a connection of its own.
+    fn scan(&self, after: u64, until: u64, f: &mut dyn FnMut(&RawEvent<'_>) -> bool) -> Result<(), StoreError> {
+        let mut from = after;
+        while from < until {
+            let page = self.read_from(from, (until - from).min(10_000) as usize)?;
+            let Some(last) = page.last() else { return Ok(()) };
+            from = last.position;
+            for e in page.iter().take_while(|e| e.position <= until) {
+                let raw = RawEvent {
+                    position: e.position,
+                    id: e.id.as_bytes(),
+                    stream: e.stream.as_bytes(),
+                    version: e.version,
+                    event_type: e.event_type.as_bytes(),
+                    payload: e.payload.as_bytes(),
+                    meta: e.meta.as_bytes(),
+                    prev_hash: &e.prev_hash,
+                    hash: &e.hash,
+                };
+                if !f(&raw) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
     /// Drops and recreates every projection from the log. Returns the number
     /// of events replayed; calls `progress` with the position reached.
     fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError>;
@@ -98,4 +150,60 @@ pub trait Store: Send + Sync {
     fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError>;
     /// Every projection row, in a stable order: rebuild must reproduce it exactly.
     fn projection_dump(&self) -> Result<String, StoreError>;
+}
+
+/// A shared store is a store: lets the server hand one `Arc<dyn Store>` to
+/// the engine, the reports and its own handlers.
+impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
+    fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
+        (**self).append(batch)
+    }
+    fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError> {
+        (**self).recall(key)
+    }
+    fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        (**self).stream_version(stream)
+    }
+    fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).read_stream(stream)
+    }
+    fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).read_from(after, limit)
+    }
+    fn head(&self) -> Result<LogHead, StoreError> {
+        (**self).head()
+    }
+    fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
+        (**self).rebuild(progress)
+    }
+    fn person_by_record(&self, record: &SourceRef) -> Result<Option<PersonId>, StoreError> {
+        (**self).person_by_record(record)
+    }
+    fn persons_by_a_number(&self, a_number: &ANumber) -> Result<Vec<PersonId>, StoreError> {
+        (**self).persons_by_a_number(a_number)
+    }
+    fn family_by_source(&self, family: &SourceRef) -> Result<Option<FamilyId>, StoreError> {
+        (**self).family_by_source(family)
+    }
+    fn persons_in_encounter(&self, key: &str) -> Result<Vec<PersonId>, StoreError> {
+        (**self).persons_in_encounter(key)
+    }
+    fn person(&self, id: PersonId) -> Result<Option<PersonView>, StoreError> {
+        (**self).person(id)
+    }
+    fn custody_history(&self, id: PersonId) -> Result<Vec<CustodyEntry>, StoreError> {
+        (**self).custody_history(id)
+    }
+    fn search(&self, query: &SearchQuery) -> Result<Vec<PersonView>, StoreError> {
+        (**self).search(query)
+    }
+    fn separated_children(&self, today: jiff::civil::Date) -> Result<Vec<SeparatedChild>, StoreError> {
+        (**self).separated_children(today)
+    }
+    fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError> {
+        (**self).findings(open_only)
+    }
+    fn projection_dump(&self) -> Result<String, StoreError> {
+        (**self).projection_dump()
+    }
 }
