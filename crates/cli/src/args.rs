@@ -80,6 +80,11 @@ pub enum Cmd {
     },
     /// Record what the passage of time has made true (children who turned 18 in custody).
     Sweep,
+    /// Batch record linkage over interchange files (nothing is written to the store).
+    Link {
+        #[command(subcommand)]
+        cmd: crate::link::LinkCmd,
+    },
     /// Generate a synthetic border scenario: agency extracts, ground truth and the story after the encounters.
     Sim(crate::sim::SimArgs),
     #[command(flatten)]

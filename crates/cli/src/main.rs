@@ -21,6 +21,7 @@ macro_rules! out {
 
 mod act;
 mod args;
+mod link;
 mod server_cli;
 mod show;
 mod sim;
@@ -62,10 +63,12 @@ fn open(cli: &Cli) -> Result<Engine<SqliteStore>> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     // Generating a scenario needs no store (`--load` opens it itself); the
-    // server's commands open their own backend (SQLite or, later, PostgreSQL).
+    // server's commands open their own backend (SQLite or, later, PostgreSQL);
+    // batch linkage reads files only.
     match &cli.command {
         Cmd::Sim(args) => return sim::run(&cli, args),
         Cmd::Server(cmd) => return server_cli::run(&cli, cmd, profile(&cli)?),
+        Cmd::Link { cmd } => return link::run(profile(&cli)?, cmd),
         _ => {}
     }
     let engine = open(&cli)?;
@@ -90,6 +93,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
+        Cmd::Link { cmd } => link::run(engine.profile.clone(), cmd),
         Cmd::Sim(args) => sim::run(&cli, args),
         Cmd::Server(cmd) => server_cli::run(&cli, cmd, engine.profile.clone()),
     }

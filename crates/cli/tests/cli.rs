@@ -175,6 +175,61 @@ fn sim_writes_a_scenario_and_refuses_bad_parameters_by_name() {
     assert!(text(&o).contains("known: surge"), "{}", text(&o));
 }
 
+#[test]
+fn link_reads_interchange_files_reports_bad_rows_and_writes_the_spec_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("in.csv");
+    let rows = [
+        "source,record_id,event_id,encountered_at,a_number,given_names,family_names,birth_date,sex,family_id,phone",
+        "BP,R1,E1,2018-05-07T14:32:00-06:00,A-012-345-678,José Luis,Pérez García,1985-02-03,M,,555-0101",
+        "BP,R2,E1,2018-05-07T14:32:00-06:00,012345679,Ana,Pérez López,2011-06-09,F,,",
+        "BP,R3,E1,2018-05-07T14:32:00-06:00,012345680,Maria,López Ruiz,1988-01-09,F,,",
+        "ORR,U1,,2018-05-09T10:00:00-05:00,,ANA,PEREZ LOPEZ,2011-06-09,F,,",
+        "ICE,I1,,2018-05-10T10:00:00-05:00,012345678,JOSE LUIS,PEREZ,1985-02-03,M,,555-0101",
+        "BP,R4,E2,2018-05-07T14:32:00,,Pedro,Soto,1990-01-01,M,,",
+        "BP,R5,E2,2018-05-07T15:00:00-06:00,,,Soto,1990-01-01,M,,",
+    ];
+    std::fs::write(&csv, rows.join("\n") + "\n").unwrap();
+    let data = dir.path().join("d");
+    let o = kinship(&data, &["link", "identities", "--compare", "phone", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(":7: rejected: field encountered_at"), "{err}");
+    assert!(err.contains(":8: rejected: field given_names"), "{err}");
+    assert!(err.contains("2 rows rejected"), "{err}");
+    assert!(!data.exists(), "linkage writes nothing to the store");
+    let clusters: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let sets: Vec<Vec<String>> = clusters
+        .iter()
+        .map(|c| {
+            c["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| format!("{}:{}", r["source"].as_str().unwrap(), r["record_id"].as_str().unwrap()))
+                .collect()
+        })
+        .collect();
+    assert!(sets.contains(&vec!["BP:R1".to_string(), "ICE:I1".to_string()]), "{sets:?}");
+    assert!(sets.contains(&vec!["BP:R2".to_string(), "ORR:U1".to_string()]), "{sets:?}");
+    for c in &clusters {
+        assert!(c["person"].as_str().unwrap().starts_with("P-"));
+        assert!((0.0..=1.0).contains(&c["score"].as_f64().unwrap()));
+    }
+    let o = kinship(&data, &["link", "families", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let first = lines.first().expect("the father and his daughter are proposed");
+    assert_eq!(first["adult"]["record_id"], "R1");
+    assert_eq!(first["minor"]["record_id"], "R2");
+    assert_eq!(first["relation"], "PARENT_CHILD");
+    let evidence: Vec<&str> = first["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert!(evidence.contains(&"same event") && evidence.iter().any(|e| e.starts_with("age gap 26")), "{evidence:?}");
+    assert!(evidence.contains(&"child's first surname = adult's first surname"), "{evidence:?}");
+    let mother = lines.iter().find(|l| l["adult"]["record_id"] == "R3").expect("the mother is proposed");
+    assert_eq!(mother["relation"], "PARENT_CHILD");
+}
+
 /// The invariants ARCHITECTURE.md states, checked against the source tree.
 mod architecture {
     use std::path::{Path, PathBuf};
@@ -224,10 +279,36 @@ mod architecture {
         }
     }
 
+    /// Architecture Invariant: the linkage crate is pure: no IO, no clock,
+    /// no async (threads only through `par.rs`, which keeps results in input order).
+    #[test]
+    fn linkage_does_no_io() {
+        for (path, text) in sources("linkage") {
+            let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+            for banned in [
+                "std::fs",
+                "std::net",
+                "std::io",
+                "std::process",
+                "std::env",
+                "async fn",
+                "Timestamp::now",
+                "Zoned::now",
+                "SystemTime",
+                "Instant::now",
+            ] {
+                assert!(!code.contains(banned), "{} uses {banned}: linkage is pure", path.display());
+            }
+            if !path.ends_with("par.rs") {
+                assert!(!code.contains("std::thread"), "{} spawns threads outside par.rs", path.display());
+            }
+        }
+    }
+
     /// Architecture Invariant: SQL lives only in the store backends.
     #[test]
     fn sql_lives_only_in_store_backends() {
-        for krate in ["domain", "store", "app", "cli", "sim"] {
+        for krate in ["domain", "store", "app", "cli", "sim", "linkage"] {
             for (path, text) in sources(krate) {
                 for sql in ["SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM", "rusqlite"] {
                     assert!(!text.contains(sql), "{} contains {sql:?}: SQL belongs in a store backend crate", path.display());
@@ -243,7 +324,7 @@ mod architecture {
         for lint in ["unwrap_used = \"deny\"", "expect_used = \"deny\"", "panic = \"deny\""] {
             assert!(ws.contains(lint), "workspace lints must {lint}");
         }
-        for krate in ["domain", "store", "store-sqlite", "app", "cli", "sim"] {
+        for krate in ["domain", "store", "store-sqlite", "app", "cli", "sim", "linkage"] {
             let m = std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
             assert!(m.contains("[lints]\nworkspace = true"), "{krate} must inherit the workspace lints");
         }

@@ -1,0 +1,284 @@
+//! Comparing two prepared records field by field. Each field gives a level:
+//! 0 means "nothing to compare" (a value is missing) and weighs nothing;
+//! 1 is the strongest agreement; the last level is disagreement.
+
+use crate::prep::{Dob, Prep, Prepared, Sym};
+use crate::similarity::{edit_distance, jaro_winkler_at_least};
+
+/// Fields in comparison-vector order.
+pub const GIVEN: usize = 0;
+pub const SURNAME1: usize = 1;
+pub const SURNAME2: usize = 2;
+pub const BIRTH: usize = 3;
+pub const ANUMBER: usize = 4;
+pub const SEX: usize = 5;
+pub const CITIZENSHIP: usize = 6;
+pub const FIRST_EXTRA: usize = 7;
+/// Four bits per field in a `u64`.
+pub const MAX_FIELDS: usize = 16;
+pub const MAX_EXTRA: usize = MAX_FIELDS - FIRST_EXTRA;
+
+/// Levels per field (including 0 = missing).
+pub fn levels(field: usize) -> usize {
+    match field {
+        GIVEN => 9,
+        SURNAME1 => 8,
+        SURNAME2 => 4,
+        BIRTH => 7,
+        ANUMBER => 4,
+        SEX | CITIZENSHIP => 3,
+        _ => 5,
+    }
+}
+
+pub const GIVEN_DISAGREE: u8 = 8;
+pub const BIRTH_EXACT: u8 = 1;
+
+pub fn name(field: usize) -> &'static str {
+    match field {
+        GIVEN => "given names",
+        SURNAME1 => "first surname",
+        SURNAME2 => "second surname",
+        BIRTH => "birth date",
+        ANUMBER => "A-number",
+        SEX => "sex",
+        CITIZENSHIP => "citizenship",
+        _ => "extra column",
+    }
+}
+
+/// Comparison vector packed four bits per field.
+pub type Pattern = u64;
+
+pub fn level(p: Pattern, field: usize) -> u8 {
+    ((p >> (4 * field)) & 0xF) as u8
+}
+
+pub struct Comparer<'a> {
+    pub data: &'a Prepared,
+    pub fields: usize,
+}
+
+impl Comparer<'_> {
+    fn s(&self, id: Sym) -> &str {
+        self.data.strings.str(id)
+    }
+
+    /// Jaro–Winkler where only values of at least 0.80 matter (the lowest level used).
+    fn jw(&self, a: Sym, b: Sym) -> f64 {
+        jaro_winkler_at_least(self.s(a), self.s(b), 0.80)
+    }
+
+    pub fn compare(&self, a: &Prep, b: &Prep) -> Pattern {
+        let mut p: Pattern = 0;
+        let mut set = |f: usize, l: u8| p |= Pattern::from(l) << (4 * f);
+        set(GIVEN, self.given(a, b));
+        set(SURNAME1, self.surname1(a, b));
+        set(SURNAME2, self.surname2(a, b));
+        set(BIRTH, birth(a.dob.as_ref(), b.dob.as_ref()));
+        set(ANUMBER, anumber(a.a_number, b.a_number));
+        set(
+            SEX,
+            if a.sex == 0 || b.sex == 0 {
+                0
+            } else if a.sex == b.sex {
+                1
+            } else {
+                2
+            },
+        );
+        set(
+            CITIZENSHIP,
+            match (a.citizenship, b.citizenship) {
+                (Some(x), Some(y)) => 1 + u8::from(x != y),
+                _ => 0,
+            },
+        );
+        for k in 0..self.fields.saturating_sub(FIRST_EXTRA) {
+            let l = match (a.extra.get(k).copied().flatten(), b.extra.get(k).copied().flatten()) {
+                (Some(x), Some(y)) => self.extra(k, x, y),
+                _ => 0,
+            };
+            set(FIRST_EXTRA + k, l);
+        }
+        p
+    }
+
+    fn given(&self, a: &Prep, b: &Prep) -> u8 {
+        let (Some(&fa), Some(&fb)) = (a.given.first(), b.given.first()) else {
+            return 0;
+        };
+        if a.given == b.given {
+            return 1;
+        }
+        if fa == fb {
+            return 2;
+        }
+        let initial = |x: Sym, y: Sym| {
+            let (x, y) = (self.s(x), self.s(y));
+            (x.len() == 1 && y.starts_with(x)) || (y.len() == 1 && x.starts_with(y))
+        };
+        if a.given.iter().any(|g| b.given.contains(g)) || initial(fa, fb) {
+            return 3;
+        }
+        if a.given_ph.is_some() && a.given_ph == b.given_ph {
+            return 4;
+        }
+        let jw = self.jw(fa, fb);
+        if jw >= 0.92 {
+            return 5;
+        }
+        if jw >= 0.80 {
+            return 6;
+        }
+        if Some(fa) == b.s1 || Some(fb) == a.s1 {
+            return 7; // given name and surname written in each other's place
+        }
+        GIVEN_DISAGREE
+    }
+
+    fn surname1(&self, a: &Prep, b: &Prep) -> u8 {
+        let (Some(x), Some(y)) = (a.s1, b.s1) else {
+            return 0;
+        };
+        if x == y {
+            return 1;
+        }
+        if a.s1_ph == b.s1_ph {
+            return 2;
+        }
+        let jw = self.jw(x, y);
+        if jw >= 0.92 {
+            return 3;
+        }
+        if Some(x) == b.s2 || Some(y) == a.s2 {
+            return 4; // surnames in the other order, or only the maternal one written
+        }
+        if jw >= 0.80 {
+            return 5;
+        }
+        if a.given.first() == Some(&y) || b.given.first() == Some(&x) {
+            return 6;
+        }
+        7
+    }
+
+    fn surname2(&self, a: &Prep, b: &Prep) -> u8 {
+        let (Some(x), Some(y)) = (a.s2, b.s2) else {
+            return 0;
+        };
+        if x == y {
+            1
+        } else if a.s2_ph == b.s2_ph || self.jw(x, y) >= 0.92 {
+            2
+        } else {
+            3
+        }
+    }
+
+    fn extra(&self, k: usize, x: Sym, y: Sym) -> u8 {
+        if x == y {
+            return 1;
+        }
+        if self.data.extra_digits.get(k).copied().unwrap_or(false) {
+            match edit_distance(self.s(x), self.s(y), 2) {
+                1 => 2,
+                2 => 3,
+                _ => 4,
+            }
+        } else {
+            let jw = self.jw(x, y);
+            if jw >= 0.92 {
+                2
+            } else if jw >= 0.80 {
+                3
+            } else {
+                4
+            }
+        }
+    }
+}
+
+fn birth(a: Option<&Dob>, b: Option<&Dob>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else {
+        return 0;
+    };
+    if a.digits == b.digits {
+        return 1;
+    }
+    let diff = a.digits.iter().zip(&b.digits).filter(|(x, y)| x != y).count();
+    let transposed = (0..7).any(|i| {
+        let mut t = a.digits;
+        t.swap(i, i + 1);
+        t == b.digits
+    });
+    let swapped = a.year == b.year && a.month == b.day && a.day == b.month;
+    if diff == 1 || transposed || swapped {
+        return 2;
+    }
+    if a.year == b.year && (a.rough || b.rough) {
+        return 3;
+    }
+    if diff == 2 {
+        return 4;
+    }
+    if (a.year - b.year).abs() <= 1 && (a.rough || b.rough || (a.month == b.month && a.day == b.day)) {
+        return 5;
+    }
+    6
+}
+
+fn anumber(a: Option<u32>, b: Option<u32>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else {
+        return 0;
+    };
+    if a == b {
+        return 1;
+    }
+    let digits = |mut v: u32| {
+        let mut d = [0u8; 9];
+        for x in d.iter_mut().rev() {
+            *x = (v % 10) as u8;
+            v /= 10;
+        }
+        d
+    };
+    let (da, db) = (digits(a), digits(b));
+    let differ = da.iter().zip(&db).filter(|(x, y)| x != y).count();
+    let transposed = (0..8).any(|i| {
+        let mut t = da;
+        t.swap(i, i + 1);
+        t == db
+    });
+    if differ == 1 || transposed { 2 } else { 3 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i16, m: i8, day: i8, rough: bool) -> Dob {
+        let text = format!("{y:04}{m:02}{day:02}");
+        let mut digits = [0u8; 8];
+        digits.copy_from_slice(text.as_bytes());
+        Dob { digits, year: y, month: m, day, rough }
+    }
+
+    #[test]
+    fn birth_date_levels() {
+        assert_eq!(birth(Some(&d(1990, 3, 4, false)), Some(&d(1990, 3, 4, false))), 1);
+        assert_eq!(birth(Some(&d(1990, 3, 4, false)), Some(&d(1990, 4, 3, false))), 2);
+        assert_eq!(birth(Some(&d(1990, 3, 4, false)), Some(&d(1990, 3, 5, false))), 2);
+        assert_eq!(birth(Some(&d(1990, 1, 1, true)), Some(&d(1990, 7, 15, false))), 3);
+        assert_eq!(birth(Some(&d(1990, 3, 4, false)), Some(&d(1975, 11, 20, false))), 6);
+        assert_eq!(birth(None, Some(&d(1990, 3, 4, false))), 0);
+    }
+
+    #[test]
+    fn a_number_levels() {
+        assert_eq!(anumber(Some(12_345_678), Some(12_345_678)), 1);
+        assert_eq!(anumber(Some(12_345_678), Some(12_345_687)), 2);
+        assert_eq!(anumber(Some(12_345_678), Some(98_765_432)), 3);
+        assert_eq!(anumber(None, Some(1)), 0);
+    }
+}

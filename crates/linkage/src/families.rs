@@ -1,0 +1,596 @@
+//! `link families`: adult–minor relationships that no agency recorded.
+//!
+//! 1. Identity resolution first ([`crate::identities`]): what other agencies
+//!    recorded about the same person fills in a missing surname, birth date
+//!    or sex.
+//! 2. Candidates: an adult and a minor in the same encounter, or at the same
+//!    station a few hours apart, whose tie is not already recorded (same
+//!    `family_id`).
+//! 3. Each candidate is scored with weighted evidence in log-odds: surname
+//!    structure for the convention of the family's country (a Latin American
+//!    child carries the father's first surname, then the mother's first
+//!    surname), fuzzy and frequency-weighted, the age gap as a soft prior,
+//!    adjacent A-numbers, how the pair was encountered.
+//! 4. Family-level constraints: at most one mother and one father per child
+//!    (counting parents already recorded); a parent of one child is likely a
+//!    parent of the child's siblings (minors sharing both surnames).
+//! 5. The relation is PARENT_CHILD when the parent pattern is the best
+//!    explanation, OTHER_RELATIVE when a sibling, aunt, uncle or grandparent
+//!    explains the names and ages better.
+
+use crate::identities::{self, IdentityOptions, Progress};
+use crate::names::{self, Convention, Surname};
+use crate::phonetic;
+use crate::record::Record;
+use crate::similarity::jaro_winkler;
+use kinship_domain::family::Role;
+use kinship_domain::person::Sex;
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Relation {
+    ParentChild,
+    OtherRelative,
+}
+
+impl Relation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::ParentChild => "PARENT_CHILD",
+            Relation::OtherRelative => "OTHER_RELATIVE",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// Index of the adult's record.
+    pub adult: usize,
+    /// Index of the minor's record.
+    pub minor: usize,
+    pub relation: Relation,
+    /// Probability-like score in [0, 1].
+    pub score: f64,
+    /// Why, in words, strongest first; no names or dates of birth.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FamilyOptions {
+    pub identity: IdentityOptions,
+    /// Candidates scoring below this are not returned.
+    pub min_score: f64,
+    /// Adults and minors at the same station this many hours apart are
+    /// candidates too (a parent processed separately from the child).
+    pub station_window_hours: i64,
+}
+
+impl Default for FamilyOptions {
+    fn default() -> Self {
+        Self { identity: IdentityOptions::default(), min_score: 0.5, station_window_hours: 12 }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FamilyStats {
+    pub identity_clusters: usize,
+    pub filled_from_other_records: usize,
+    pub candidate_pairs: usize,
+    pub written: usize,
+}
+
+/// What is known about a record's person after identity resolution.
+#[derive(Clone, Debug, Default)]
+struct Person {
+    given: Option<String>,
+    all: Vec<Surname>,
+    paternal: Option<String>,
+    maternal: Option<String>,
+    convention: Option<Convention>,
+    /// Age in days at the encounter, for gaps in years with a fraction.
+    born_day: Option<i32>,
+    sex: Option<Sex>,
+    filled: bool,
+    minor: Option<bool>,
+}
+
+fn day_number(d: jiff::civil::Date) -> i32 {
+    // Days since 1 January of year 0, close enough for age gaps.
+    i32::from(d.year()) * 372 + i32::from(d.month()) * 31 + i32::from(d.day())
+}
+
+fn fill(records: &[Record], cluster_of: &[Option<usize>], clusters: &[identities::Cluster]) -> (Vec<Person>, usize) {
+    let mut filled = 0;
+    let people = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mates: &[usize] = cluster_of[i].map(|c| clusters[c].records.as_slice()).unwrap_or(&[]);
+            let convention = Convention::for_citizenship(
+                r.citizenship.as_deref().or_else(|| mates.iter().find_map(|&m| records[m].citizenship.as_deref())),
+            );
+            // The fullest family name among the person's records: a missing
+            // second surname in one agency's record is filled from another's.
+            let own = r.family.as_deref().map(|f| names::surnames(f, convention)).unwrap_or_default();
+            let mut best = own.clone();
+            for &m in mates {
+                if let Some(f) = records[m].family.as_deref() {
+                    let s = names::surnames(f, convention);
+                    if s.all.len() > best.all.len()
+                        && (best.all.is_empty() || s.all.iter().any(|x| best.all.iter().any(|y| y.key == x.key)))
+                    {
+                        best = s;
+                    }
+                }
+            }
+            // A birth date: the record's own if exact, else another record's exact one.
+            let exact = |x: &Record| x.birth.filter(|_| !x.birth_estimated);
+            let birth = exact(r)
+                .or_else(|| mates.iter().find_map(|&m| exact(&records[m])))
+                .or(r.birth)
+                .or_else(|| mates.iter().find_map(|&m| records[m].birth));
+            let sex = r
+                .sex
+                .filter(|s| matches!(s, Sex::M | Sex::F))
+                .or_else(|| mates.iter().find_map(|&m| records[m].sex.filter(|s| matches!(s, Sex::M | Sex::F))));
+            let was_filled = best.all.len() > own.all.len() || (r.birth.is_none() && birth.is_some()) || (r.sex != sex && sex.is_some());
+            filled += usize::from(was_filled);
+            let mut rr = r.clone();
+            rr.birth = birth;
+            let age = rr.age();
+            let minor = match age {
+                Some(a) => Some(a < 18),
+                None => match r.family_role {
+                    Some(Role::Son | Role::Daughter | Role::Child | Role::Grandchild) => Some(true),
+                    Some(Role::Father | Role::Mother | Role::LegalGuardian | Role::Grandparent | Role::Aunt | Role::Uncle) => Some(false),
+                    _ => None,
+                },
+            };
+            Person {
+                given: r.given.as_deref().map(names::given_tokens).and_then(|g| g.into_iter().next()),
+                paternal: best.paternal.as_ref().map(|s| s.key.clone()),
+                maternal: best.maternal.as_ref().map(|s| s.key.clone()),
+                all: best.all,
+                convention: Some(convention),
+                born_day: birth.map(day_number),
+                sex,
+                filled: was_filled,
+                minor,
+            }
+        })
+        .collect();
+    (people, filled)
+}
+
+/// How two surnames agree: exactly, by sound or spelling, or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Agree {
+    Exact,
+    Fuzzy,
+    No,
+}
+
+fn agree(a: Option<&str>, b: Option<&str>) -> Option<Agree> {
+    let (a, b) = (a?, b?);
+    Some(if a == b {
+        Agree::Exact
+    } else if phonetic::key(a) == phonetic::key(b) || jaro_winkler(a, b) >= 0.92 {
+        Agree::Fuzzy
+    } else {
+        Agree::No
+    })
+}
+
+fn ordinal(i: usize) -> &'static str {
+    match i {
+        0 => "first",
+        1 => "second",
+        2 => "third",
+        _ => "later",
+    }
+}
+
+fn position(p: &Person, key: Option<&str>) -> &'static str {
+    key.and_then(|k| p.all.iter().position(|s| s.key == k)).map(ordinal).unwrap_or("first")
+}
+
+/// Surname frequencies: agreeing on a rare surname says more.
+struct SurnameFreq {
+    counts: HashMap<String, u32>,
+    total: f64,
+}
+
+impl SurnameFreq {
+    fn new(people: &[Person]) -> Self {
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        for p in people {
+            for s in [&p.paternal, &p.maternal].into_iter().flatten() {
+                *counts.entry(s.clone()).or_default() += 1;
+            }
+        }
+        let total = counts.values().map(|&c| f64::from(c)).sum::<f64>().max(1.0);
+        Self { counts, total }
+    }
+
+    /// Log-odds for agreeing on `s`: 3 for the most common surnames, up to
+    /// 4.5 for rare ones. Agreeing on HERNANDEZ says less than on OZUNA.
+    fn weight(&self, s: &str) -> f64 {
+        let share = f64::from(self.counts.get(s).copied().unwrap_or(1)) / self.total;
+        3.0 + ((-share.log10() - 1.5) * 0.6).clamp(0.0, 1.5)
+    }
+}
+
+/// How a pair came to be a candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Context {
+    SameEvent,
+    SameStation { hours: i64 },
+}
+
+struct Scored {
+    adult: usize,
+    minor: usize,
+    /// log-odds of parent–child.
+    parent: f64,
+    /// log-odds of another relative.
+    relative: f64,
+    /// Which parent the names say: true = father pattern, false = mother pattern.
+    father: Option<bool>,
+    evidence: Vec<String>,
+}
+
+fn score_pair(records: &[Record], people: &[Person], freq: &SurnameFreq, adult: usize, minor: usize, ctx: Context) -> Scored {
+    let (a, m) = (&people[adult], &people[minor]);
+    let (ra, rm) = (&records[adult], &records[minor]);
+    let mut ev: Vec<String> = Vec::new();
+    // Log likelihood ratios; the prior is estimated from all candidates later.
+    let mut parent = 0.0;
+    let mut relative = 0.0;
+    match ctx {
+        Context::SameEvent => {
+            ev.push("same event".into());
+        }
+        Context::SameStation { hours } => {
+            // Many strangers pass through a station in a day: sharing a
+            // surname with one of them is weaker evidence than within one group.
+            parent -= 4.5;
+            relative -= 4.5;
+            ev.push(format!("same station, {hours} h apart"));
+        }
+    }
+
+    // Surname structure.
+    let convention = m.convention.unwrap_or(Convention::Hispanic);
+    let patronymic = convention == Convention::Patronymic;
+    let adult_first = if patronymic { a.given.clone() } else { a.paternal.clone() };
+    let father_link = agree(m.paternal.as_deref(), adult_first.as_deref());
+    let mother_link = if matches!(convention, Convention::Hispanic | Convention::MaternalFirst) {
+        agree(m.maternal.as_deref(), a.paternal.as_deref())
+    } else {
+        None
+    };
+    let second = agree(m.maternal.as_deref(), a.maternal.as_deref()).filter(|x| *x != Agree::No);
+    let clan = convention == Convention::Clan;
+    let weight = |ag: Agree, s: Option<&str>| -> f64 {
+        let full = s.map(|s| freq.weight(s)).unwrap_or(3.0);
+        // A spelling variant: the evidence, less the chance of a near-namesake.
+        let w = match ag {
+            Agree::Exact => full,
+            Agree::Fuzzy => full - 1.0,
+            Agree::No => 0.0,
+        };
+        if clan { w * 0.2 } else { w }
+    };
+    let gap = match (a.born_day, m.born_day) {
+        (Some(ba), Some(bm)) => Some(f64::from(bm - ba) / 372.0),
+        _ => None,
+    };
+    let sex = a.sex;
+    let man = sex == Some(Sex::M);
+    let woman = sex == Some(Sex::F);
+    let mut father = None;
+    let f = father_link.filter(|x| *x != Agree::No);
+    let mo = mother_link.filter(|x| *x != Agree::No);
+    let eq = |ag: Agree| if ag == Agree::Exact { "=" } else { "≈" };
+    let mpos = |k: Option<&str>| position(m, k);
+    let apos = |k: Option<&str>| position(a, k);
+    let phrase = |ag: Agree, child: Option<&str>| {
+        format!("child's {} surname {} adult's {} surname", mpos(child), eq(ag), apos(a.paternal.as_deref()))
+    };
+    match (f, second, mo) {
+        (Some(ag), Some(_), _) if !patronymic => {
+            // Both surnames shared: a brother or sister; or a single mother
+            // who gave the child both of hers. The age gap tells them apart.
+            let w = weight(ag, m.paternal.as_deref());
+            let young = gap.is_some_and(|g| g < 16.0);
+            relative += w + if young { 2.0 } else { 0.5 };
+            if man {
+                parent += 0.5;
+                ev.push("both surnames = adult's (a brother's pattern)".into());
+            } else {
+                parent += if young { 0.0 } else { w - 0.5 };
+                father = Some(false);
+                ev.push("both surnames = adult's (a single mother's child, or a sibling)".into());
+            }
+        }
+        (Some(ag), _, _) if !woman || patronymic => {
+            parent += weight(ag, m.paternal.as_deref());
+            relative += weight(ag, m.paternal.as_deref()) - 0.5;
+            father = Some(true);
+            if patronymic {
+                ev.push(format!("child's family name {} adult's given name (patronymic)", eq(ag)));
+            } else {
+                ev.push(phrase(ag, m.paternal.as_deref()));
+            }
+        }
+        (Some(ag), _, _) => {
+            let w = weight(ag, m.paternal.as_deref());
+            if m.maternal.is_none() {
+                // A single surname, the woman's first: a single mother's child.
+                parent += w - 0.5;
+                relative += w - 1.0;
+                father = Some(false);
+                ev.push(format!("{} (the child has only the mother's surname)", phrase(ag, m.paternal.as_deref())));
+            } else {
+                // A woman sharing the father's surname: a paternal aunt or grandmother.
+                relative += w;
+                parent += 0.5;
+                ev.push(format!("{} (father's side)", phrase(ag, m.paternal.as_deref())));
+            }
+        }
+        (None, _, Some(ag)) if !man => {
+            parent += weight(ag, m.maternal.as_deref());
+            relative += weight(ag, m.maternal.as_deref()) - 0.5;
+            father = Some(false);
+            ev.push(phrase(ag, m.maternal.as_deref()));
+        }
+        (None, _, Some(ag)) => {
+            // A man sharing the mother's surname: a maternal uncle or grandfather.
+            relative += weight(ag, m.maternal.as_deref());
+            parent += 0.5;
+            ev.push(format!("{} (mother's side)", phrase(ag, m.maternal.as_deref())));
+        }
+        _ => {
+            let known = m.paternal.is_some() && a.paternal.is_some();
+            // Any surname in common, in other places: a looser tie.
+            let any = known && m.all.iter().any(|x| a.all.iter().any(|y| y.key == x.key));
+            if any {
+                relative += 2.0;
+                ev.push("a surname in common".into());
+            } else if known {
+                parent -= 3.0;
+                relative -= 3.0;
+                ev.push("no surname in common".into());
+            }
+        }
+    }
+    if sex.is_none() && f.is_some() && mo.is_some() {
+        father = None; // the names fit either parent and the sex is unknown
+    }
+
+    // Age gap: a soft prior, not a rule.
+    if let Some(gap) = gap {
+        ev.push(format!("age gap {:.0} y", gap));
+        let (p, r) = match gap {
+            g if g < 12.0 => (-6.0, 0.5),
+            g if g < 15.0 => (-2.5, 0.5),
+            g if g < 17.0 => (-0.8, 0.3),
+            g if g <= 45.0 => (0.7, 0.0),
+            g if g <= 52.0 => (-1.0, 0.5),
+            _ => (-4.0, 1.0), // grandparent range
+        };
+        parent += p;
+        relative += r;
+    }
+
+    // A-numbers handed out in sequence at processing.
+    if let (Some(x), Some(y)) = (ra.a_number, rm.a_number) {
+        let d = i64::from(x).abs_diff(i64::from(y));
+        if (1..=4).contains(&d) {
+            parent += 0.6 - 0.1 * d as f64;
+            relative += 0.3;
+            ev.push(format!("A-numbers {d} apart"));
+        }
+    }
+    if rm.family_id.is_none() {
+        parent += 0.3;
+        ev.push("minor in no recorded family".into());
+    }
+    if ra.family_id.is_some() && ra.family_id != rm.family_id && ra.source == rm.source {
+        // The adult travels in a recorded family that leaves this child out:
+        // the agency saw the group and did not count the child in it.
+        parent -= 1.0;
+        ev.push("adult recorded in another family".into());
+    }
+    if a.filled || m.filled {
+        ev.push("facts completed from another agency's record".into());
+    }
+    Scored { adult, minor, parent, relative, father, evidence: ev }
+}
+
+const PRIOR_PARENT: f64 = -1.5;
+const PRIOR_RELATIVE: f64 = -2.0;
+
+fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Pairs already recorded as one family are not proposed again.
+fn recorded(ra: &Record, rm: &Record) -> bool {
+    ra.source == rm.source && ra.family_id.is_some() && ra.family_id == rm.family_id
+}
+
+pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Vec<Candidate>, FamilyStats) {
+    let ids = identities::link(records, 0, &opts.identity, progress);
+    progress("families: fill from other records", 0, records.len() as u64);
+    let (people, filled) = fill(records, &ids.cluster_of, &ids.clusters);
+    let freq = SurnameFreq::new(&people);
+    let mut stats = FamilyStats { identity_clusters: ids.clusters.len(), filled_from_other_records: filled, ..Default::default() };
+
+    progress("families: candidates", 0, records.len() as u64);
+    let mut pairs: Vec<(usize, usize, Context)> = Vec::new();
+    // Same encounter.
+    let mut events: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(e) = r.event_id.as_deref() {
+            events.entry((r.source.as_str(), e)).or_default().push(i);
+        }
+    }
+    let mut event_list: Vec<&Vec<usize>> = events.values().collect();
+    event_list.sort_unstable_by_key(|v| v[0]);
+    for members in &event_list {
+        for &a in members.iter() {
+            if people[a].minor != Some(false) {
+                continue;
+            }
+            for &m in members.iter() {
+                if people[m].minor == Some(true) && !recorded(&records[a], &records[m]) {
+                    pairs.push((a, m, Context::SameEvent));
+                }
+            }
+        }
+    }
+    // Same station, different encounters, hours apart. Only an adult whose
+    // first surname is one of the minor's can be a candidate, so adults are
+    // indexed by (station, first surname) and searched in a time window:
+    // a busy station's thousands of strangers are never paired one by one.
+    let window = opts.station_window_hours * 3600;
+    let mut adults: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let (Some(st), Some(_), Some(s1), Some(false)) =
+            (r.station.as_deref(), r.event_id.as_deref(), people[i].paternal.as_deref(), people[i].minor)
+        {
+            adults.entry((st, s1)).or_default().push(i);
+        }
+    }
+    for list in adults.values_mut() {
+        list.sort_unstable_by_key(|&i| (records[i].encountered_at, i));
+    }
+    for (m, rm) in records.iter().enumerate() {
+        let (Some(st), Some(_), Some(true)) = (rm.station.as_deref(), rm.event_id.as_deref(), people[m].minor) else {
+            continue;
+        };
+        let keys = [people[m].paternal.as_deref(), people[m].maternal.as_deref()];
+        for (k, key) in keys.iter().enumerate() {
+            let Some(key) = key else { continue };
+            if k == 1 && keys[0] == Some(key) {
+                continue;
+            }
+            let Some(list) = adults.get(&(st, key)) else { continue };
+            let t = rm.encountered_at;
+            let lo = list.partition_point(|&i| records[i].encountered_at < t - window);
+            let hi = list.partition_point(|&i| records[i].encountered_at <= t + window);
+            for &a in &list[lo..hi] {
+                let ra = &records[a];
+                if ra.event_id != rm.event_id && !recorded(ra, rm) {
+                    let hours = (ra.encountered_at - rm.encountered_at).abs() / 3600;
+                    pairs.push((a, m, Context::SameStation { hours }));
+                }
+            }
+        }
+    }
+    stats.candidate_pairs = pairs.len();
+
+    progress("families: score", 0, pairs.len() as u64);
+    // Candidates that cannot reach `min_score` are dropped as soon as they
+    // are scored (the later adjustments add at most 0.5 to a parent's
+    // log-odds), so memory follows the output, not the candidate count.
+    let floor = (opts.min_score.clamp(1e-9, 1.0 - 1e-9) / (1.0 - opts.min_score.clamp(1e-9, 1.0 - 1e-9))).ln() - 0.5;
+    let mut scored: Vec<Scored> = crate::par::map(&pairs, opts.identity.threads, |&(a, m, ctx)| {
+        let s = score_pair(records, &people, &freq, a, m, ctx);
+        (s.parent + PRIOR_PARENT >= floor || s.relative + PRIOR_RELATIVE >= floor).then_some(s)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+
+    // Priors: most adult–minor pairs in one event are not parent and child
+    // (tuned on generated data, seed 1).
+    for s in &mut scored {
+        s.parent += PRIOR_PARENT;
+        s.relative += PRIOR_RELATIVE;
+    }
+
+    // Siblings (minors of one event sharing both surnames) share parents:
+    // an adult who fits the names of several siblings is more likely a parent.
+    let mut fits: HashMap<(usize, Option<String>, Option<String>), u32> = HashMap::new();
+    for s in &scored {
+        if s.father.is_some() {
+            let m = &people[s.minor];
+            *fits.entry((s.adult, m.paternal.clone(), m.maternal.clone())).or_default() += 1;
+        }
+    }
+    for s in &mut scored {
+        let m = &people[s.minor];
+        if s.father.is_some()
+            && m.maternal.is_some()
+            && fits.get(&(s.adult, m.paternal.clone(), m.maternal.clone())).copied().unwrap_or(0) > 1
+        {
+            s.parent += 0.5;
+            s.evidence.push("fits the child's siblings too".into());
+        }
+    }
+
+    // At most one father and one mother per child, counting recorded ones.
+    let mut recorded_parent: HashMap<(usize, bool), bool> = HashMap::new();
+    let mut family_members: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(f) = r.family_id.as_deref() {
+            family_members.entry((r.source.as_str(), f)).or_default().push(i);
+        }
+    }
+    for members in family_members.values() {
+        for &m in members {
+            if people[m].minor != Some(true) {
+                continue;
+            }
+            for &a in members {
+                match records[a].family_role {
+                    Some(Role::Father) => {
+                        recorded_parent.insert((m, true), true);
+                    }
+                    Some(Role::Mother) => {
+                        recorded_parent.insert((m, false), true);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut best: HashMap<(usize, bool), (f64, usize)> = HashMap::new();
+    for (k, s) in scored.iter().enumerate() {
+        if let Some(f) = s.father
+            && s.parent > s.relative
+        {
+            let e = best.entry((s.minor, f)).or_insert((f64::NEG_INFINITY, usize::MAX));
+            if s.parent > e.0 {
+                *e = (s.parent, k);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, s) in scored.into_iter().enumerate() {
+        let mut parent = s.parent;
+        let mut ev = s.evidence;
+        if let Some(f) = s.father {
+            let role = if f { "father" } else { "mother" };
+            if recorded_parent.contains_key(&(s.minor, f)) {
+                parent -= 4.0;
+                ev.push(format!("child already has a recorded {role}"));
+            } else if best.get(&(s.minor, f)).is_some_and(|&(_, b)| b != k) {
+                // A second man with the father's surname is more likely an
+                // uncle or grandfather than a second father.
+                parent -= 6.0;
+                ev.push(format!("another adult fits better as the {role}"));
+            }
+        }
+        let (relation, logit) = if parent >= s.relative { (Relation::ParentChild, parent) } else { (Relation::OtherRelative, s.relative) };
+        let score = logistic(logit);
+        if score >= opts.min_score {
+            out.push(Candidate { adult: s.adult, minor: s.minor, relation, score, evidence: ev });
+        }
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.adult.cmp(&b.adult)).then(a.minor.cmp(&b.minor)));
+    stats.written = out.len();
+    (out, stats)
+}

@@ -1,0 +1,277 @@
+//! `link identities`: which records are the same person.
+//!
+//! Prepare names → block → compare → estimate weights (u from random pairs,
+//! m and λ by EM) → score candidate pairs → cluster. Clustering merges the
+//! strongest links first and joins two groups only if *every* record of one
+//! is compatible with every record of the other (no cannot-link, mean match
+//! probability above the threshold), so a chain A–B–C does not put A and C
+//! together when they are strangers, and twins and namesakes stay apart.
+
+use crate::block;
+use crate::compare::{self, BIRTH, Comparer, GIVEN, GIVEN_DISAGREE, Pattern, SURNAME1, SURNAME2, level};
+use crate::model::{self, Model};
+use crate::par::{self, SplitMix};
+use crate::prep::{self, Prepared};
+use crate::record::Record;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug)]
+pub struct IdentityOptions {
+    /// Worker threads (the result does not depend on it).
+    pub threads: usize,
+    /// Match probability at or above which two records are linked.
+    pub threshold: f64,
+    /// Loose blocking rules run while they cost at most this many pairs per record.
+    pub budget: f64,
+    /// Blocks larger than this are skipped for their rule.
+    pub max_block: usize,
+    /// Seed of the random pairs that estimate `u`.
+    pub seed: u64,
+}
+
+impl Default for IdentityOptions {
+    fn default() -> Self {
+        Self { threads: 1, threshold: 0.5, budget: 10.0, max_block: 2_000, seed: 1 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cluster {
+    /// Indexes into the input records, ascending.
+    pub records: Vec<usize>,
+    /// The weakest link's match probability.
+    pub score: f64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct IdentityStats {
+    pub records: usize,
+    pub candidate_pairs: usize,
+    pub random_pairs: usize,
+    pub linked_pairs: usize,
+    pub merges_refused: usize,
+    pub em_iterations: usize,
+    pub rules: Vec<block::RuleReport>,
+    /// Per field: (name, weights by level) as estimated.
+    pub weights: Vec<(String, Vec<f64>)>,
+}
+
+pub struct Identities {
+    pub clusters: Vec<Cluster>,
+    /// For every record, its cluster index (`None` if alone).
+    pub cluster_of: Vec<Option<usize>>,
+    pub stats: IdentityStats,
+}
+
+/// Stages reported to a progress callback: (stage, done, total).
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+pub struct Scorer<'a> {
+    pub data: &'a Prepared,
+    pub cmp: Comparer<'a>,
+    pub model: Model,
+}
+
+impl Scorer<'_> {
+    /// log2-odds that records `a` and `b` are one person, with term-frequency
+    /// adjustment: agreeing on a rare name says more than on a common one.
+    pub fn weight(&self, a: usize, b: usize, p: Pattern) -> f64 {
+        let m = &self.model;
+        let (ra, d) = (&self.data.recs[a], self.data);
+        let mut w = m.prior + m.pattern_weight(p);
+        let mut tf = |field: usize, l: u8, share: Option<f64>| {
+            // Bounded: a surname seen twice in the file is rare, but agreeing
+            // on it must not outweigh different given names and birth dates.
+            if let Some(share) = share {
+                w += (m.u[field][l as usize].max(1e-9) / share.max(1e-9)).log2().clamp(-4.0, 4.0);
+            }
+        };
+        let g = level(p, GIVEN);
+        if g == 1 || g == 2 {
+            tf(GIVEN, g, ra.given.first().and_then(|s| d.tf_given.get(s).copied()));
+        }
+        if level(p, SURNAME1) == 1 {
+            tf(SURNAME1, 1, ra.s1.and_then(|s| d.tf_surname.get(&s).copied()));
+        }
+        if level(p, SURNAME2) == 1 {
+            tf(SURNAME2, 1, ra.s2.and_then(|s| d.tf_surname.get(&s).copied()));
+        }
+        for k in 0..d.tf_extra.len() {
+            let f = compare::FIRST_EXTRA + k;
+            if level(p, f) == 1 {
+                tf(f, 1, ra.extra[k].and_then(|s| d.tf_extra[k].get(&s).copied()));
+            }
+        }
+        let _ = b;
+        w
+    }
+
+    pub fn probability(w: f64) -> f64 {
+        1.0 / (1.0 + (-w).exp2())
+    }
+}
+
+/// Evidence beyond names and birth date (A-number, sex, citizenship,
+/// compared columns) this strong, in log2 Bayes factor (about 4,000 : 1),
+/// says that different given names on one birth date are a recording error,
+/// not twins.
+const IDENTIFIER_WEIGHT: f64 = 12.0;
+
+/// Pairs that can never be one person, whatever the weights say.
+fn cannot_link(records: &[Record], scorer: &Scorer, a: usize, b: usize, p: Pattern) -> bool {
+    let (ra, rb) = (&records[a], &records[b]);
+    // Two people apprehended together in one event are two people.
+    if ra.event_id.is_some() && ra.source == rb.source && ra.event_id == rb.event_id {
+        return true;
+    }
+    // Twins: the same exact birth date, clearly different given names, and
+    // no shared identifier (A-number, or a compared column as rare as one)
+    // saying the names are a recording error.
+    let recs = &scorer.data.recs;
+    let rough = recs[a].dob.is_some_and(|d| d.rough) || recs[b].dob.is_some_and(|d| d.rough);
+    let twins = level(p, BIRTH) == compare::BIRTH_EXACT && level(p, GIVEN) == GIVEN_DISAGREE && !rough;
+    twins && !identifier_agrees(scorer, p)
+}
+
+fn identifier_agrees(scorer: &Scorer, p: Pattern) -> bool {
+    let m = &scorer.model;
+    // Only agreement counts, and for the A-number only exact agreement:
+    // family members' A-numbers are consecutive, so "one digit off" is as
+    // likely a sibling as a typing error.
+    let agrees = |f: usize| level(p, f) == 1 || (f >= compare::FIRST_EXTRA && level(p, f) == 2);
+    let other: f64 = (compare::ANUMBER..m.fields).filter(|&f| agrees(f)).map(|f| m.weight(f, level(p, f)).max(0.0)).sum();
+    other >= IDENTIFIER_WEIGHT
+}
+
+pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress: Progress) -> Identities {
+    let n = records.len();
+    let n_extra = n_extra.min(compare::MAX_EXTRA);
+    progress("prepare", 0, n as u64);
+    let data = prep::prepare(records, n_extra);
+    let fields = compare::FIRST_EXTRA + n_extra;
+    let cmp = Comparer { data: &data, fields };
+    progress("block", 0, n as u64);
+    let (pairs, rules) = block::candidates(&data, opts.budget, opts.max_block);
+    let mut stats = IdentityStats { records: n, candidate_pairs: pairs.len(), rules, ..Default::default() };
+    if n < 2 {
+        return Identities { clusters: vec![], cluster_of: vec![None; n], stats };
+    }
+
+    // u from random pairs: the sample grows with the data, within bounds.
+    let samples = (10 * n).clamp(50_000, 2_000_000);
+    let mut rng = SplitMix(opts.seed);
+    let random: Vec<u64> = (0..samples)
+        .map(|_| {
+            let i = rng.below(n as u64);
+            let mut j = rng.below(n as u64 - 1);
+            if j >= i {
+                j += 1;
+            }
+            (i << 32) | j
+        })
+        .collect();
+    progress("sample", 0, samples as u64);
+    let recs = &data.recs;
+    let compare_pair = |&ij: &u64| cmp.compare(&recs[(ij >> 32) as usize], &recs[(ij & 0xFFFF_FFFF) as usize]);
+    let random_patterns = par::map(&random, opts.threads, compare_pair);
+    stats.random_pairs = samples;
+    let u = model::estimate_u(&random_patterns, fields);
+
+    progress("compare", 0, pairs.len() as u64);
+    let patterns = par::map(&pairs, opts.threads, compare_pair);
+    let mut counts: HashMap<Pattern, u64> = HashMap::new();
+    for &p in &patterns {
+        *counts.entry(p).or_default() += 1;
+    }
+    let total_pairs = n as f64 * (n as f64 - 1.0) / 2.0;
+    progress("train", 0, counts.len() as u64);
+    let model = model::estimate(&counts, u, fields, total_pairs, 0.3 * n as f64);
+    stats.em_iterations = model.iterations;
+    stats.weights =
+        (0..fields).map(|f| (compare::name(f).to_string(), (1..compare::levels(f)).map(|l| model.weight(f, l as u8)).collect())).collect();
+    let scorer = Scorer { data: &data, cmp, model };
+
+    progress("score", 0, pairs.len() as u64);
+    let idx: Vec<usize> = (0..pairs.len()).collect();
+    let weights = par::map(&idx, opts.threads, |&k| {
+        let ij = pairs[k];
+        scorer.weight((ij >> 32) as usize, (ij & 0xFFFF_FFFF) as usize, patterns[k])
+    });
+    let min_w = (opts.threshold / (1.0 - opts.threshold).max(1e-12)).log2();
+    let mut edges: Vec<(f64, u32, u32)> = pairs
+        .iter()
+        .zip(&weights)
+        .filter(|&(_, &w)| w >= min_w)
+        .map(|(&ij, &w)| (w, (ij >> 32) as u32, (ij & 0xFFFF_FFFF) as u32))
+        .collect();
+    stats.linked_pairs = edges.len();
+    edges.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+
+    progress("cluster", 0, edges.len() as u64);
+    let (clusters, cluster_of, refused) = cluster(records, &scorer, &edges, opts.threshold, n);
+    stats.merges_refused = refused;
+    Identities { clusters, cluster_of, stats }
+}
+
+fn cluster(
+    records: &[Record],
+    scorer: &Scorer,
+    edges: &[(f64, u32, u32)],
+    threshold: f64,
+    n: usize,
+) -> (Vec<Cluster>, Vec<Option<usize>>, usize) {
+    let mut root: Vec<u32> = (0..n as u32).collect();
+    let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
+    let mut weakest: Vec<f64> = vec![1.0; n];
+    let mut refused = 0;
+    for &(w, i, j) in edges {
+        let (a, b) = (root[i as usize], root[j as usize]);
+        if a == b {
+            continue;
+        }
+        let mut ok = true;
+        let mut sum = 0.0;
+        let mut count = 0.0;
+        'check: for &x in &members[a as usize] {
+            for &y in &members[b as usize] {
+                let (x, y) = (x.min(y) as usize, x.max(y) as usize);
+                let p = scorer.cmp.compare(&scorer.data.recs[x], &scorer.data.recs[y]);
+                if cannot_link(records, scorer, x, y, p) {
+                    ok = false;
+                    break 'check;
+                }
+                sum += Scorer::probability(scorer.weight(x, y, p));
+                count += 1.0;
+            }
+        }
+        if !ok || sum / count < threshold {
+            refused += 1;
+            continue;
+        }
+        // Merge the smaller group into the larger.
+        let (big, small) = if members[a as usize].len() >= members[b as usize].len() { (a, b) } else { (b, a) };
+        let moved = std::mem::take(&mut members[small as usize]);
+        for &x in &moved {
+            root[x as usize] = big;
+        }
+        members[big as usize].extend(moved);
+        weakest[big as usize] = weakest[big as usize].min(weakest[small as usize]).min(Scorer::probability(w));
+    }
+    let mut clusters = Vec::new();
+    let mut cluster_of = vec![None; n];
+    for (r, m) in members.iter().enumerate() {
+        if m.len() < 2 {
+            continue;
+        }
+        let mut recs: Vec<usize> = m.iter().map(|&x| x as usize).collect();
+        recs.sort_unstable();
+        clusters.push(Cluster { records: recs, score: weakest[r] });
+    }
+    clusters.sort_by_key(|c| c.records[0]);
+    for (k, c) in clusters.iter().enumerate() {
+        for &r in &c.records {
+            cluster_of[r] = Some(k);
+        }
+    }
+    (clusters, cluster_of, refused)
+}
