@@ -13,6 +13,10 @@ pub struct Cli {
     /// Data directory (created on first use).
     #[arg(long, global = true, env = "KINSHIP_DATA", default_value = "./kinship-data")]
     pub data: PathBuf,
+    /// A PostgreSQL server to use instead of the embedded store:
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+    #[arg(long, global = true, env = "KINSHIP_DATABASE", hide_env_values = true)]
+    pub database: Option<String>,
     /// Jurisdiction profile (TOML). Default: the built-in U.S. profile.
     #[arg(long, global = true, env = "KINSHIP_PROFILE")]
     pub profile: Option<PathBuf>,
@@ -78,6 +82,13 @@ pub enum Cmd {
     },
     /// Record what the passage of time has made true (children who turned 18 in custody).
     Sweep,
+    /// Create or upgrade the PostgreSQL schema (run as the database owner).
+    Migrate {
+        /// The role the application connects as: it may read the log and
+        /// append to it (never change or remove an event), and maintain the projections.
+        #[arg(long)]
+        app_role: Option<String>,
+    },
     #[command(flatten)]
     Act(Action),
 }

@@ -99,3 +99,67 @@ pub trait Store: Send + Sync {
     /// Every projection row, in a stable order: rebuild must reproduce it exactly.
     fn projection_dump(&self) -> Result<String, StoreError>;
 }
+
+/// A boxed or shared store is a store: the CLI picks its backend at run time
+/// (`Box<dyn Store>`), the server shares one between threads (`Arc<dyn Store>`).
+macro_rules! forward_store {
+    ($ptr:ident) => {
+        impl<T: Store + ?Sized> Store for $ptr<T> {
+            fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
+                (**self).append(batch)
+            }
+            fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError> {
+                (**self).recall(key)
+            }
+            fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+                (**self).stream_version(stream)
+            }
+            fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError> {
+                (**self).read_stream(stream)
+            }
+            fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+                (**self).read_from(after, limit)
+            }
+            fn head(&self) -> Result<LogHead, StoreError> {
+                (**self).head()
+            }
+            fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
+                (**self).rebuild(progress)
+            }
+            fn person_by_record(&self, record: &SourceRef) -> Result<Option<PersonId>, StoreError> {
+                (**self).person_by_record(record)
+            }
+            fn persons_by_a_number(&self, a_number: &ANumber) -> Result<Vec<PersonId>, StoreError> {
+                (**self).persons_by_a_number(a_number)
+            }
+            fn family_by_source(&self, family: &SourceRef) -> Result<Option<FamilyId>, StoreError> {
+                (**self).family_by_source(family)
+            }
+            fn persons_in_encounter(&self, key: &str) -> Result<Vec<PersonId>, StoreError> {
+                (**self).persons_in_encounter(key)
+            }
+            fn person(&self, id: PersonId) -> Result<Option<PersonView>, StoreError> {
+                (**self).person(id)
+            }
+            fn custody_history(&self, id: PersonId) -> Result<Vec<CustodyEntry>, StoreError> {
+                (**self).custody_history(id)
+            }
+            fn search(&self, query: &SearchQuery) -> Result<Vec<PersonView>, StoreError> {
+                (**self).search(query)
+            }
+            fn separated_children(&self, today: jiff::civil::Date) -> Result<Vec<SeparatedChild>, StoreError> {
+                (**self).separated_children(today)
+            }
+            fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError> {
+                (**self).findings(open_only)
+            }
+            fn projection_dump(&self) -> Result<String, StoreError> {
+                (**self).projection_dump()
+            }
+        }
+    };
+}
+
+use std::sync::Arc;
+forward_store!(Box);
+forward_store!(Arc);
