@@ -148,7 +148,8 @@ impl Store for PgStore {
     fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.read(|db| {
             let sql = format!("SELECT {EVENT_COLS} FROM events WHERE position > $1 ORDER BY position LIMIT $2");
-            db.query(&sql, &[&(after as i64), &(limit as i64)]).map_err(db_err)?.iter().map(row_to_event).collect()
+            let (after, limit) = (i64::try_from(after).unwrap_or(i64::MAX), i64::try_from(limit).unwrap_or(i64::MAX));
+            db.query(&sql, &[&after, &limit]).map_err(db_err)?.iter().map(row_to_event).collect()
         })
     }
 
