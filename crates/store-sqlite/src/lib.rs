@@ -2,7 +2,9 @@
 //! guarded by triggers, projections updated in the same transaction as the
 //! append. All of Kinship's SQLite SQL lives in this crate.
 
+mod accounts;
 mod append;
+mod audit;
 mod project;
 mod queries;
 mod schema;
@@ -41,6 +43,7 @@ impl SqliteStore {
         write.execute_batch(schema::LOG).map_err(db_err)?;
         write.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
         write.execute_batch(schema::PROJECTION_INDEXES).map_err(db_err)?;
+        write.execute_batch(audit::SCHEMA).and_then(|_| write.execute_batch(accounts::SCHEMA)).map_err(db_err)?;
         let read = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(db_err)?;
         read.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536;").map_err(db_err)?;
         Ok(Self { path: path.to_path_buf(), write: Mutex::new(write), read: Mutex::new(read) })

@@ -147,3 +147,6 @@ fn separate_connections_race_and_exactly_one_commits() {
     assert_eq!((wins, conflicts), (1, 5), "{results:?}");
     assert!(verify::verify(&*make(), &mut |_| {}).unwrap().first_bad.is_none());
 }
+
+#[path = "parts/security.rs"]
+mod security;

@@ -4,12 +4,18 @@
 //! Backends (`kinship-store-sqlite`, later PostgreSQL) hold the only SQL. The
 //! conformance suite in [`conformance`] is run against each of them.
 
+pub mod accounts;
+pub mod audit;
 pub mod chain;
 pub mod conformance;
+pub mod conformance_accounts;
+pub mod conformance_audit;
 pub mod error;
 pub mod verify;
 pub mod views;
 
+pub use accounts::{Account, Accounts, ApiToken, SessionRecord};
+pub use audit::{AuditEntry, AuditLog, AuditQuery, AuditRecord};
 pub use error::StoreError;
 pub use views::*;
 
@@ -101,7 +107,8 @@ pub trait Store: Send + Sync {
 }
 
 /// A boxed or shared store is a store: the CLI picks its backend at run time
-/// (`Box<dyn Store>`), the server shares one between threads (`Arc<dyn Store>`).
+/// (`Box<dyn Store>`); the server hands one `Arc<dyn Store>` to the engine,
+/// the reports and its own handlers.
 macro_rules! forward_store {
     ($ptr:ident) => {
         impl<T: Store + ?Sized> Store for $ptr<T> {
