@@ -211,7 +211,8 @@ fn migrate_grants_the_application_role_what_it_needs() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("kinship migrate"), "{}", text(&o));
     let o = run(&db.owner_url, &["migrate", "--app-role", testing::APP_ROLE]);
-    assert!(o.status.success() && text(&o).contains("2 migration(s) applied"), "{}", text(&o));
+    let applied = format!("{} migration(s) applied", kinship_store_postgres::migrate::MIGRATIONS.len());
+    assert!(o.status.success() && text(&o).contains(&applied), "{}", text(&o));
     let f = dir.path().join("one.csv");
     std::fs::write(&f, format!("{HEADER}\nBP,R1,EV1,2018-05-07T14:32:00-06:00,ANA,LOPEZ,1990-01-01,,,\n")).unwrap();
     assert_eq!(run(&db.app_url, &["import", f.to_str().unwrap()]).status.code(), Some(0));

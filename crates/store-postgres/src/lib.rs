@@ -11,7 +11,9 @@
 //! - Connections come from a pool; the store is safe to call from many
 //!   threads (the server calls it from a blocking pool).
 
+mod accounts;
 mod append;
+mod audit;
 mod conn;
 pub mod migrate;
 mod project;
@@ -81,12 +83,12 @@ impl PgStore {
         migrate::migrate(&mut client, app_role)
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+    pub(crate) fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
         self.pool.get().map_err(|e| StoreError::Backend(format!("no PostgreSQL connection available: {e}")))
     }
 
     /// Runs `f` with a session on a pooled connection (no transaction).
-    fn read<T>(&self, f: impl FnOnce(&mut Session<'_, postgres::Client>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&mut Session<'_, postgres::Client>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         let Conn { client, cache } = &mut *conn;
         f(&mut Session::new(client, cache))

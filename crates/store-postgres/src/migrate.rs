@@ -15,18 +15,26 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "log", sql: include_str!("../migrations/0001_log.sql") },
     Migration { version: 2, name: "projections", sql: include_str!("../migrations/0002_projections.sql") },
+    Migration { version: 3, name: "audit and accounts", sql: include_str!("../migrations/0003_audit_accounts.sql") },
 ];
 
-pub const LATEST: i32 = 2;
+pub const LATEST: i32 = 3;
 
-/// The log's tables. The application role may read them and add to them;
-/// only the head and stream versions may move.
+/// The log's tables (and the security tables). The application role may
+/// read the logs and add to them; only heads and stream versions may move.
 const LOG_GRANTS: &[(&str, &str)] = &[
     ("events", "SELECT, INSERT"),
     ("idempotency", "SELECT, INSERT"),
     ("log_head", "SELECT, UPDATE"),
     ("streams", "SELECT, INSERT, UPDATE"),
     ("kinship_migrations", "SELECT"),
+    // The audit log, as the event log: read and append only.
+    ("audit", "SELECT, INSERT"),
+    ("audit_head", "SELECT, UPDATE"),
+    // Accounts are disabled, never deleted; sessions end by deletion.
+    ("accounts", "SELECT, INSERT, UPDATE"),
+    ("sessions", "SELECT, INSERT, UPDATE, DELETE"),
+    ("api_tokens", "SELECT, INSERT, UPDATE"),
 ];
 
 /// Every projection table; `rebuild` truncates and refills them.

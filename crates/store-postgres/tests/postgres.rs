@@ -5,6 +5,9 @@
 //! DATABASE_URL's server): see `kinship_store_postgres::testing`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "parts/security.rs"]
+mod security;
+
 use kinship_app::Engine;
 use kinship_domain::{Profile, StreamId};
 use kinship_store::{Append, Store, StoreError, conformance, verify};
