@@ -1,9 +1,9 @@
 //! Appending: one transaction per batch. The first statement locks the
 //! single log-head row (`UPDATE … RETURNING`), so appends queue on it and
-//! positions are handed out in commit order; stream versions move by
-//! compare-and-set; each event is chained to the one before; projections are
-//! updated before commit. The same steps, in the same order, as the SQLite
-//! backend's `append.rs`.
+//! positions are handed out in commit order; every stated stream version is
+//! checked (compare-and-set, under that lock); each event is chained to the
+//! one before; projections are updated before commit. The same checks, in the
+//! same order, with the same errors, as the SQLite backend's `append.rs`.
 
 use crate::conn::{Conn, Session, db_err};
 use crate::project::Projector;
@@ -28,65 +28,75 @@ pub fn lock_head<C: GenericClient>(db: &mut Session<'_, C>) -> Result<LogHead, S
     head_from(r.get(0), r.get(1))
 }
 
+/// The rows an append adds to the log, written with one statement per table
+/// at the end of the transaction (arrays through `unnest`): each round trip
+/// to the server costs more than the work it carries.
+#[derive(Default)]
+struct LogRows {
+    positions: Vec<i64>,
+    ids: Vec<uuid::Uuid>,
+    streams: Vec<String>,
+    versions: Vec<i64>,
+    types: Vec<&'static str>,
+    payloads: Vec<String>,
+    metas: Vec<String>,
+    prev_hashes: Vec<Vec<u8>>,
+    hashes: Vec<Vec<u8>>,
+    keys: Vec<String>,
+    command_hashes: Vec<String>,
+    firsts: Vec<i64>,
+    lasts: Vec<i64>,
+}
+
 pub fn append(conn: &mut Conn, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
     let Conn { client, cache } = conn;
     let mut tx = client.transaction().map_err(db_err)?;
     let mut db = Session::new(&mut tx, cache);
+    // From here until commit no other append can run: the keys and stream
+    // versions read next stay current, so checking them in memory is a
+    // compare-and-set.
     let mut head = lock_head(&mut db)?;
+    let keys: Vec<&str> = batch.iter().map(|a| a.key.as_str()).collect();
+    let mut seen: HashMap<String, (String, u64, u64)> = HashMap::new();
+    for r in db
+        .query("SELECT key, command_hash, first_position, last_position FROM idempotency WHERE key = ANY($1)", &[&keys])
+        .map_err(db_err)?
+    {
+        seen.insert(r.get(0), (r.get(1), r.get::<_, i64>(2) as u64, r.get::<_, i64>(3) as u64));
+    }
+    let names: Vec<String> = batch.iter().flat_map(|a| a.expected.iter().map(|(s, _)| s.to_string())).collect();
+    let mut versions: HashMap<String, u64> = HashMap::new();
+    for r in db.query("SELECT stream, version FROM streams WHERE stream = ANY($1)", &[&names]).map_err(db_err)? {
+        versions.insert(r.get(0), r.get::<_, i64>(1) as u64);
+    }
+    let mut moved: HashMap<String, u64> = HashMap::new();
+    let mut rows = LogRows::default();
     let mut out = Vec::with_capacity(batch.len());
     for a in batch {
         let first = head.position + 1;
         let last = head.position + a.events.len() as u64;
-        // Claim the key; if it was claimed before, this is a retry.
-        let claimed = db
-            .exec(
-                "INSERT INTO idempotency (key, command_hash, first_position, last_position) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (key) DO NOTHING",
-                &[&a.key, &a.command_hash, &(first as i64), &(last as i64)],
-            )
-            .map_err(db_err)?;
-        if claimed == 0 {
-            let r = db
-                .query_one("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = $1", &[&a.key])
-                .map_err(db_err)?;
-            if r.get::<_, String>(0) != a.command_hash {
+        // A key seen before (in the log or earlier in this batch): a retry.
+        if let Some((hash, f, l)) = seen.get(&a.key) {
+            if *hash != a.command_hash {
                 return Err(StoreError::KeyReused { key: a.key.clone() });
             }
-            out.push(Appended::Replayed { first: r.get::<_, i64>(1) as u64, last: r.get::<_, i64>(2) as u64 });
+            out.push(Appended::Replayed { first: *f, last: *l });
             continue;
         }
         let streams: Vec<String> = a.events.iter().map(|(_, e)| e.stream().to_string()).collect();
         let mut next: HashMap<&str, u64> = HashMap::with_capacity(a.expected.len());
         for (stream, expected) in &a.expected {
             let name = stream.to_string();
+            // Every stated stream must still be at the version the decision
+            // saw, whether this command writes to it or only read it.
+            let actual = versions.get(&name).copied().unwrap_or(0);
+            if actual != *expected {
+                return Err(StoreError::Conflict { stream: stream.clone(), expected: *expected, actual });
+            }
             let written = streams.iter().filter(|s| **s == name).count() as u64;
-            // Compare-and-set in one statement: the version moves only if it
-            // is still the one the decision saw.
-            let moved = match (written, expected) {
-                (0, _) => None,
-                (n, 0) => Some(
-                    db.exec("INSERT INTO streams (stream, version) VALUES ($1, $2) ON CONFLICT (stream) DO NOTHING", &[&name, &(n as i64)])
-                        .map_err(db_err)?
-                        == 1,
-                ),
-                (n, v) => Some(
-                    db.exec(
-                        "UPDATE streams SET version = $3 WHERE stream = $1 AND version = $2",
-                        &[&name, &(*v as i64), &((v + n) as i64)],
-                    )
-                    .map_err(db_err)?
-                        == 1,
-                ),
-            };
-            if moved != Some(true) {
-                let actual = db
-                    .query_opt("SELECT version FROM streams WHERE stream = $1", &[&name])
-                    .map_err(db_err)?
-                    .map(|r| r.get::<_, i64>(0) as u64)
-                    .unwrap_or(0);
-                if moved == Some(false) || actual != *expected {
-                    return Err(StoreError::Conflict { stream: stream.clone(), expected: *expected, actual });
-                }
+            if written > 0 {
+                versions.insert(name.clone(), expected + written);
+                moved.insert(name.clone(), expected + written);
             }
             if let Some(s) = streams.iter().find(|s| **s == name) {
                 next.insert(s.as_str(), *expected);
@@ -102,16 +112,50 @@ pub fn append(conn: &mut Conn, batch: &[Append]) -> Result<Vec<Appended>, StoreE
             let fields =
                 chain::Fields { position, id, stream, version: *v, event_type: event.type_name(), payload: &payload, meta: &a.meta_json };
             let hash = chain::event_hash(&head.hash, &fields);
-            db.exec(
-                "INSERT INTO events (position, id, stream, version, type, payload, meta, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[&(position as i64), id, stream, &(*v as i64), &event.type_name(), &payload, &a.meta_json, &&head.hash[..], &&hash[..]],
-            )
-            .map_err(db_err)?;
             Projector::new(&mut db).apply(position, id, event).map_err(db_err)?;
+            rows.positions.push(position as i64);
+            rows.ids.push(*id);
+            rows.streams.push(stream.clone());
+            rows.versions.push(*v as i64);
+            rows.types.push(event.type_name());
+            rows.payloads.push(payload);
+            rows.metas.push(a.meta_json.clone());
+            rows.prev_hashes.push(head.hash.to_vec());
+            rows.hashes.push(hash.to_vec());
             head = LogHead { position, hash };
         }
+        seen.insert(a.key.clone(), (a.command_hash.clone(), first, last));
+        rows.keys.push(a.key.clone());
+        rows.command_hashes.push(a.command_hash.clone());
+        rows.firsts.push(first as i64);
+        rows.lasts.push(last as i64);
         out.push(Appended::Committed { first, last: head.position });
+    }
+    let r = &rows;
+    if !r.positions.is_empty() {
+        db.exec(
+            "INSERT INTO events (position, id, stream, version, type, payload, meta, prev_hash, hash) \
+             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[])",
+            &[&r.positions, &r.ids, &r.streams, &r.versions, &r.types, &r.payloads, &r.metas, &r.prev_hashes, &r.hashes],
+        )
+        .map_err(db_err)?;
+    }
+    if !r.keys.is_empty() {
+        db.exec(
+            "INSERT INTO idempotency (key, command_hash, first_position, last_position) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])",
+            &[&r.keys, &r.command_hashes, &r.firsts, &r.lasts],
+        )
+        .map_err(db_err)?;
+    }
+    if !moved.is_empty() {
+        let (names, to): (Vec<String>, Vec<i64>) = moved.into_iter().map(|(s, v)| (s, v as i64)).unzip();
+        db.exec(
+            "INSERT INTO streams (stream, version) SELECT * FROM unnest($1::text[], $2::bigint[]) \
+             ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version",
+            &[&names, &to],
+        )
+        .map_err(db_err)?;
     }
     db.exec("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1", &[&(head.position as i64), &&head.hash[..]]).map_err(db_err)?;
     tx.commit().map_err(db_err)?;

@@ -13,6 +13,7 @@ use kinship_domain::time::Instant;
 use kinship_domain::{Event, PersonId, name};
 use kinship_store::StoreError;
 use postgres::GenericClient;
+use postgres::types::ToSql;
 use uuid::Uuid;
 
 type Q = Result<(), postgres::Error>;
@@ -48,8 +49,16 @@ fn sex(i: &Identity) -> Option<String> {
     i.sex.map(|s| format!("{s:?}"))
 }
 
-const SET_CUSTODY: &str = "UPDATE persons SET custody_status = 'in_custody', custody_agency = $2, custody_facility = $3, \
-                           custody_since = $4, pending_transfer_to = NULL WHERE id = $1";
+/// How a custody event changes the person's row; `$2` is the person, `$3`
+/// the time, `$5`/`$6` the agency and facility of the custody line.
+const IN_CUSTODY: &str = "UPDATE persons SET custody_status = 'in_custody', custody_agency = $5, custody_facility = $6, \
+                          custody_since = $3, pending_transfer_to = NULL WHERE id = $2";
+
+fn name_tokens(i: &Identity) -> Vec<String> {
+    let given = i.name.given.as_deref().map(name::tokens).unwrap_or_default();
+    let family = i.name.family.as_deref().map(name::tokens).unwrap_or_default();
+    given.into_iter().chain(family).collect()
+}
 
 impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
     pub fn new(db: &'s mut Session<'a, C>) -> Self {
@@ -60,13 +69,21 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         let pos = position as i64;
         let eid = id.to_string();
         match event {
-            Event::PersonRecorded { person, identity: i, record, encounter, .. } => {
-                let pid = person.to_string();
+            Event::PersonRecorded { person, identity: i, record: r, encounter: e, .. } => {
+                // One statement for the person, the name index, the record
+                // and the encounter: the same rows as the separate inserts of
+                // the SQLite projector, in one round trip.
+                let tokens = name_tokens(i);
                 self.db.exec(
-                    "INSERT INTO persons (id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, \
-                     first_encountered, first_encountered_utc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "WITH p AS (INSERT INTO persons (id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, \
+                       first_encountered, first_encountered_utc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
+                     n AS (INSERT INTO person_names (person_id, token) SELECT $1, unnest($11::text[]) ON CONFLICT DO NOTHING), \
+                     r AS (INSERT INTO person_records (source, record_id, person_id, event_id, is_primary) VALUES ($12, $13, $1, $14, TRUE)), \
+                     e AS (INSERT INTO encounters (key, at, at_utc, local_date, sector, station) VALUES ($15, $9, $10, $16, $17, $18) \
+                       ON CONFLICT DO NOTHING) \
+                     INSERT INTO encounter_persons (source, record_id, key, person_id) VALUES ($12, $13, $15, $1)",
                     &[
-                        &pid,
+                        &person.to_string(),
                         &i.name.given,
                         &i.name.family,
                         &opt_date(i),
@@ -74,12 +91,18 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                         &sex(i),
                         &i.citizenship.as_ref().map(|c| c.as_str()),
                         &i.a_number.as_ref().map(|a| a.as_str()),
-                        &encounter.at.as_str(),
-                        &utc(&encounter.at),
+                        &e.at.as_str(),
+                        &utc(&e.at),
+                        &tokens,
+                        &r.source,
+                        &r.record_id,
+                        &eid,
+                        &e.key,
+                        &e.at.local_date().to_string(),
+                        &e.sector,
+                        &e.station,
                     ],
                 )?;
-                self.names(&pid, i)?;
-                self.record(&pid, record, &eid, true, encounter)?;
             }
             Event::RecordAttached { person, identity, record, encounter, .. } => {
                 let pid = person.to_string();
@@ -106,13 +129,8 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 self.refresh_first_encounter(&pid)?;
             }
             Event::BookedIn { person, agency, facility, at } => {
-                self.custody(
-                    pos,
-                    person,
-                    at,
-                    CustodyRow { kind: "booked_in", agency: Some(agency), facility: facility.as_deref(), detail: None },
-                )?;
-                self.db.exec(SET_CUSTODY, &[&person.to_string(), agency, facility, &at.as_str()])?;
+                let row = CustodyRow { kind: "booked_in", agency: Some(agency), facility: facility.as_deref(), detail: None };
+                self.custody(pos, person, at, row, IN_CUSTODY, None)?;
             }
             Event::TransferOffered { person, to_agency, to_facility, at, from_agency, .. } => {
                 let detail = format!("from {from_agency}");
@@ -122,18 +140,15 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                     facility: to_facility.as_deref(),
                     detail: Some(&detail),
                 };
-                self.custody(pos, person, at, row)?;
-                self.db.exec("UPDATE persons SET pending_transfer_to = $2 WHERE id = $1", &[&person.to_string(), to_agency])?;
+                self.custody(pos, person, at, row, "UPDATE persons SET pending_transfer_to = $5 WHERE id = $2", None)?;
             }
             Event::TransferAccepted { person, agency, facility, at, .. } => {
                 let row = CustodyRow { kind: "transfer_accepted", agency: Some(agency), facility: facility.as_deref(), detail: None };
-                self.custody(pos, person, at, row)?;
-                self.db.exec(SET_CUSTODY, &[&person.to_string(), agency, facility, &at.as_str()])?;
+                self.custody(pos, person, at, row, IN_CUSTODY, None)?;
             }
             Event::TransferRejected { person, agency, reason, at, .. } => {
                 let row = CustodyRow { kind: "transfer_rejected", agency: Some(agency), facility: None, detail: Some(reason) };
-                self.custody(pos, person, at, row)?;
-                self.db.exec("UPDATE persons SET pending_transfer_to = NULL WHERE id = $1", &[&person.to_string()])?;
+                self.custody(pos, person, at, row, "UPDATE persons SET pending_transfer_to = NULL WHERE id = $2", None)?;
             }
             Event::Released { person, at, us_address, conditions, .. } => {
                 let detail = match (us_address, conditions) {
@@ -142,21 +157,17 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                     (None, Some(c)) => format!("no U.S. address; conditions: {c}"),
                     (None, None) => "no U.S. address".to_string(),
                 };
-                self.custody(pos, person, at, CustodyRow { kind: "released", agency: None, facility: None, detail: Some(&detail) })?;
-                self.db.exec(
-                    "UPDATE persons SET custody_status = 'released', custody_agency = NULL, custody_facility = NULL, custody_since = $2, \
-                     pending_transfer_to = NULL, us_address = $3 WHERE id = $1",
-                    &[&person.to_string(), &at.as_str(), us_address],
-                )?;
+                let row = CustodyRow { kind: "released", agency: None, facility: None, detail: Some(&detail) };
+                let update = "UPDATE persons SET custody_status = 'released', custody_agency = NULL, custody_facility = NULL, \
+                              custody_since = $3, pending_transfer_to = NULL, us_address = $8 WHERE id = $2";
+                self.custody(pos, person, at, row, update, Some(us_address))?;
             }
             Event::Removed { person, at, to_country, .. } => {
                 let detail = to_country.as_ref().map(|c| format!("to {}", c.as_str()));
-                self.custody(pos, person, at, CustodyRow { kind: "removed", agency: None, facility: None, detail: detail.as_deref() })?;
-                self.db.exec(
-                    "UPDATE persons SET custody_status = 'removed', custody_agency = NULL, custody_facility = NULL, custody_since = $2, \
-                     pending_transfer_to = NULL WHERE id = $1",
-                    &[&person.to_string(), &at.as_str()],
-                )?;
+                let row = CustodyRow { kind: "removed", agency: None, facility: None, detail: detail.as_deref() };
+                let update = "UPDATE persons SET custody_status = 'removed', custody_agency = NULL, custody_facility = NULL, \
+                              custody_since = $3, pending_transfer_to = NULL WHERE id = $2";
+                self.custody(pos, person, at, row, update, None)?;
             }
             Event::JoinedFamily { person, family, .. } => {
                 self.db.exec("UPDATE persons SET family_id = $2 WHERE id = $1", &[&person.to_string(), &family.to_string()])?;
@@ -288,13 +299,23 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
 
     fn record(&mut self, pid: &str, r: &SourceRef, eid: &str, primary: bool, e: &EncounterRef) -> Q {
         self.db.exec(
-            "INSERT INTO person_records (source, record_id, person_id, event_id, is_primary) VALUES ($1, $2, $3, $4, $5)",
-            &[&r.source, &r.record_id, &pid, &eid, &primary],
-        )?;
-        self.encounter(e)?;
-        self.db.exec(
-            "INSERT INTO encounter_persons (source, record_id, key, person_id) VALUES ($1, $2, $3, $4)",
-            &[&r.source, &r.record_id, &e.key, &pid],
+            "WITH r AS (INSERT INTO person_records (source, record_id, person_id, event_id, is_primary) VALUES ($1, $2, $3, $4, $5)), \
+             e AS (INSERT INTO encounters (key, at, at_utc, local_date, sector, station) VALUES ($6, $7, $8, $9, $10, $11) \
+               ON CONFLICT DO NOTHING) \
+             INSERT INTO encounter_persons (source, record_id, key, person_id) VALUES ($1, $2, $6, $3)",
+            &[
+                &r.source,
+                &r.record_id,
+                &pid,
+                &eid,
+                &primary,
+                &e.key,
+                &e.at.as_str(),
+                &utc(&e.at),
+                &e.at.local_date().to_string(),
+                &e.sector,
+                &e.station,
+            ],
         )?;
         Ok(())
     }
@@ -308,25 +329,28 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         Ok(())
     }
 
-    fn custody(&mut self, pos: i64, person: &PersonId, at: &Instant, row: CustodyRow<'_>) -> Q {
-        self.db.exec(
-            "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&pos, &person.to_string(), &at.as_str(), &row.kind, &row.agency, &row.facility, &row.detail],
-        )?;
-        Ok(())
-    }
-
-    fn insert_tokens(&mut self, pid: &str, tokens: impl Iterator<Item = String>) -> Q {
-        for t in tokens {
-            self.db.exec("INSERT INTO person_names (person_id, token) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[&pid, &t])?;
+    /// The custody line and the person's row change in one statement.
+    /// `update` may use `$8` for `extra`.
+    fn custody(
+        &mut self,
+        pos: i64,
+        person: &PersonId,
+        at: &Instant,
+        row: CustodyRow<'_>,
+        update: &str,
+        extra: Option<&Option<String>>,
+    ) -> Q {
+        let sql = format!(
+            "WITH c AS (INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)) {update}"
+        );
+        let (pid, at) = (person.to_string(), at.as_str());
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&pos, &pid, &at, &row.kind, &row.agency, &row.facility, &row.detail];
+        if let Some(x) = extra {
+            params.push(x);
         }
+        self.db.exec(&sql, &params)?;
         Ok(())
-    }
-
-    fn names(&mut self, pid: &str, i: &Identity) -> Q {
-        let given = i.name.given.as_deref().map(name::tokens).unwrap_or_default();
-        let family = i.name.family.as_deref().map(name::tokens).unwrap_or_default();
-        self.insert_tokens(pid, given.into_iter().chain(family))
     }
 
     fn refresh_names(&mut self, pid: &str) -> Q {
@@ -334,7 +358,9 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         let row = self.db.query_one("SELECT given, family FROM persons WHERE id = $1", &[&pid])?;
         let (given, family): (Option<String>, Option<String>) = (row.get(0), row.get(1));
         let tokens: Vec<String> = given.iter().chain(family.iter()).flat_map(|s| name::tokens(s)).collect();
-        self.insert_tokens(pid, tokens.into_iter())
+        self.db
+            .exec("INSERT INTO person_names (person_id, token) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", &[&pid, &tokens])?;
+        Ok(())
     }
 
     fn refresh_first_encounter(&mut self, pid: &str) -> Q {
