@@ -20,6 +20,14 @@ pub struct Outcome {
     pub replayed: bool,
 }
 
+/// What became of one command of [`Engine::execute_batch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchOutcome {
+    Applied,
+    Replayed,
+    Refused(kinship_domain::DomainError),
+}
+
 /// Loaded state plus the version of every stream it came from. Used for one
 /// command, or for a batch of commands appended together (import).
 #[derive(Default)]
@@ -87,6 +95,34 @@ impl<S: Store> Engine<S> {
             Some(Appended::Replayed { first, last }) => Ok(Outcome { first: *first, last: *last, replayed: true }),
             None => Err(AppError::Input("the store answered an append with nothing".into())),
         }
+    }
+
+    /// Runs commands in order and appends the accepted ones together, in one
+    /// transaction (a recorded story replayed in bulk). A key already used is
+    /// answered as replayed; a command the core refuses is returned with its
+    /// reason and the others still run.
+    pub fn execute_batch(&self, items: &[(CommandMeta, Command)]) -> Result<Vec<BatchOutcome>, AppError> {
+        let mut cache = Cache::default();
+        let mut appends = vec![];
+        let mut out = Vec::with_capacity(items.len());
+        for (meta, cmd) in items {
+            if self.store.recall(&meta.idempotency_key)?.is_some() {
+                out.push(BatchOutcome::Replayed);
+                continue;
+            }
+            match self.prepare(&mut cache, meta, cmd) {
+                Ok(a) => {
+                    appends.push(a);
+                    out.push(BatchOutcome::Applied);
+                }
+                Err(AppError::Domain(e)) => out.push(BatchOutcome::Refused(e)),
+                Err(e) => return Err(e),
+            }
+        }
+        if !appends.is_empty() {
+            self.store.append(&appends)?;
+        }
+        Ok(out)
     }
 
     /// Decides a command against `cache` (loading what it lacks), folds the

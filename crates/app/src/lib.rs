@@ -9,7 +9,8 @@ pub mod export;
 pub mod import;
 pub mod quality;
 pub mod report;
+pub mod story;
 
-pub use engine::{Engine, Outcome};
+pub use engine::{BatchOutcome, Engine, Outcome};
 pub use error::AppError;
 pub mod sweep;

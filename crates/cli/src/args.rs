@@ -43,10 +43,12 @@ pub struct Cli {
 pub enum Cmd {
     /// Load the built-in demo scenario and print the separated-children report.
     Demo {
-        #[arg(long, default_value_t = 60)]
+        /// About this many families arrive in the demo's month (with about ten
+        /// times as many people in all).
+        #[arg(long, default_value_t = 300)]
         families: usize,
-        /// Only write the scenario's agency extract (interchange-v1 CSV) to
-        /// this file, without loading anything.
+        /// Only write the scenario's agency extracts (BP, OFO, ICE, ORR rows)
+        /// to this one interchange-v1 CSV file, without loading anything.
         #[arg(long)]
         write_extract: Option<PathBuf>,
     },
@@ -89,6 +91,8 @@ pub enum Cmd {
         #[arg(long)]
         app_role: Option<String>,
     },
+    /// Generate a synthetic border scenario: agency extracts, ground truth and the story after the encounters.
+    Sim(crate::sim::SimArgs),
     #[command(flatten)]
     Act(Action),
 }

@@ -23,6 +23,7 @@ mod act;
 mod args;
 mod db;
 mod show;
+mod sim;
 
 use anyhow::{Context, Result};
 use args::{Cli, Cmd, ReportCmd};
@@ -62,6 +63,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Cmd::Migrate { app_role } = &cli.command {
         return db::migrate(&cli, app_role.as_deref());
     }
+    // Generating a scenario needs no store (`--load` opens it itself).
+    if let Cmd::Sim(args) = &cli.command {
+        return sim::run(&cli, args);
+    }
     let engine = open(&cli)?;
     let json = cli.json;
     match &cli.command {
@@ -85,5 +90,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
         Cmd::Migrate { app_role } => db::migrate(&cli, app_role.as_deref()),
+        Cmd::Sim(args) => sim::run(&cli, args),
     }
 }

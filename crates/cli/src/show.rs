@@ -40,13 +40,17 @@ pub fn demo(engine: &E, data: &Path, place: &str, families: usize, json: bool) -
         kinship_app::sweep::age_outs(engine, today, &|k| Engine::<AnyStore>::meta(&kinship_app::sweep::system_actor(), k))?;
         if !json {
             outln!(
-                "Loaded the demo into {}: {} records, {} families, {} separations, {} transfers, {} reunifications.\n",
+                "Loaded the demo into {}: {} people seen in the last {} days, {} agency records, {} families recorded, \
+                 {} separations, {} transfers, {} reunifications ({} story steps applied).\n",
                 place,
+                s.persons,
+                kinship_app::demo::DAYS,
                 s.rows,
                 s.families,
                 s.separations,
                 s.transfers,
-                s.reunifications
+                s.reunifications,
+                s.story.applied
             );
         }
     } else if !json {

@@ -19,7 +19,7 @@ const HEADER: &str = "source,record_id,event_id,encountered_at,given_names,famil
 fn demo_prints_the_separated_children_report_and_is_repeatable() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("kinship-data");
-    let o = kinship(&data, &["demo", "--families", "20"]);
+    let o = kinship(&data, &["demo", "--families", "40"]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("currently separated from a parent"), "{out}");
@@ -223,6 +223,31 @@ fn migrate_grants_the_application_role_what_it_needs() {
     assert!(o.status.success() && text(&o).contains("intact"), "{}", text(&o));
 }
 
+#[test]
+fn sim_writes_a_scenario_and_refuses_bad_parameters_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scenario");
+    let data = dir.path().join("d");
+    let args = ["sim", "--seed", "4", "--days", "2", "--per-day", "40", "--error-rate", "all=0", "--out", out.to_str().unwrap()];
+    let o = kinship(&data, &args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Wrote") && text(&o).contains("parent-child pairs"), "{}", text(&o));
+    for f in ["BP.csv", "OFO.csv", "ICE.csv", "ORR.csv", "truth/identity.csv", "truth/parent_child.csv", "story/lifecycle.jsonl"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    assert!(!data.exists(), "generating needs no store");
+    let mut load = args.to_vec();
+    load.push("--load");
+    let o = kinship(&data, &load);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("0 refused"), "{}", text(&o));
+    let o = kinship(&data, &["sim", "--error-rate", "typos=0.1", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("unknown error kind \"typos\""), "{}", text(&o));
+    let o = kinship(&data, &["sim", "--preset", "winter", "--out", out.to_str().unwrap()]);
+    assert!(text(&o).contains("known: surge"), "{}", text(&o));
+}
+
 /// The invariants ARCHITECTURE.md states, checked against the source tree.
 mod architecture {
     use std::path::{Path, PathBuf};
@@ -275,7 +300,7 @@ mod architecture {
     /// Architecture Invariant: SQL lives only in the store backends.
     #[test]
     fn sql_lives_only_in_store_backends() {
-        for krate in ["domain", "store", "app", "cli"] {
+        for krate in ["domain", "store", "app", "cli", "sim"] {
             for (path, text) in sources(krate) {
                 for sql in ["SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM", "rusqlite"] {
                     assert!(!text.contains(sql), "{} contains {sql:?}: SQL belongs in a store backend crate", path.display());
@@ -291,7 +316,7 @@ mod architecture {
         for lint in ["unwrap_used = \"deny\"", "expect_used = \"deny\"", "panic = \"deny\""] {
             assert!(ws.contains(lint), "workspace lints must {lint}");
         }
-        for krate in ["domain", "store", "store-sqlite", "store-postgres", "app", "cli"] {
+        for krate in ["domain", "store", "store-sqlite", "store-postgres", "app", "cli", "sim"] {
             let m = std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
             assert!(m.contains("[lints]\nworkspace = true"), "{krate} must inherit the workspace lints");
         }
@@ -301,7 +326,7 @@ mod architecture {
     /// which only the engine (the command path) calls.
     #[test]
     fn only_the_engine_and_importer_append() {
-        for krate in ["app", "cli"] {
+        for krate in ["app", "cli", "sim"] {
             for (path, text) in sources(krate) {
                 let appends = text.contains("store.append(");
                 let allowed = path.ends_with("engine.rs") || path.ends_with("import/mod.rs");

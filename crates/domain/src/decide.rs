@@ -34,13 +34,15 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             if world.persons.contains_key(person) {
                 return Err(DomainError::new("person-exists", format!("person {person} is already recorded")));
             }
-            let mut out = vec![Event::PersonRecorded {
+            // Room for the book-in: growing a Vec of events reallocates.
+            let mut out = Vec::with_capacity(2);
+            out.push(Event::PersonRecorded {
                 person: *person,
                 identity: identity.clone(),
                 record: record.clone(),
                 encounter: encounter.clone(),
                 details: details.clone(),
-            }];
+            });
             if let Some((agency, facility)) = custody {
                 known_agency(profile, agency, "custody.agency")?;
                 out.push(Event::BookedIn { person: *person, agency: agency.clone(), facility: facility.clone(), at: encounter.at.clone() });
@@ -203,7 +205,8 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             if !source_claim {
                 check_member_fits(f.kind, p, member, &f.formed_at)?;
             }
-            let mut out = member_events(*family, member, &by);
+            let mut out = Vec::with_capacity(3);
+            out.extend(member_events(*family, member, &by));
             // The first adult parent (or, failing that, the first member) leads
             // until someone designates otherwise.
             let current_lead_is_parent = f.lead.and_then(|l| f.member(l)).is_some_and(|m| m.role.is_parent_or_guardian());

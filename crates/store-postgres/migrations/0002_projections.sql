@@ -2,7 +2,10 @@
 -- (TRUNCATE and replay). Text is COLLATE "C" so that ordering and comparison
 -- are bytewise, as in the SQLite backend, and both backends answer alike.
 CREATE TABLE persons (
-    id TEXT COLLATE "C" PRIMARY KEY,
+    -- Numbered in the order persons are recorded (1, 2, 3…), as the SQLite
+    -- backend numbers its rows; assigned under the log-head lock.
+    num BIGINT PRIMARY KEY,
+    id TEXT COLLATE "C" NOT NULL UNIQUE,
     given TEXT COLLATE "C", family TEXT COLLATE "C",
     birth_date TEXT COLLATE "C", birth_estimated BOOLEAN NOT NULL DEFAULT FALSE,
     sex TEXT COLLATE "C", citizenship TEXT COLLATE "C", a_number TEXT COLLATE "C",
@@ -19,19 +22,16 @@ CREATE TABLE person_names (
     person_id TEXT COLLATE "C" NOT NULL, token TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (token, person_id)
 );
+-- A source record of a person, and the encounter it describes.
 CREATE TABLE person_records (
     source TEXT COLLATE "C" NOT NULL, record_id TEXT COLLATE "C" NOT NULL,
-    person_id TEXT COLLATE "C" NOT NULL, event_id TEXT COLLATE "C" NOT NULL, is_primary BOOLEAN NOT NULL,
+    person_id TEXT COLLATE "C" NOT NULL, event_id BYTEA NOT NULL, is_primary BOOLEAN NOT NULL,
+    encounter_key TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (source, record_id)
 );
 CREATE TABLE encounters (
     key TEXT COLLATE "C" PRIMARY KEY, at TEXT COLLATE "C" NOT NULL, at_utc TEXT COLLATE "C" NOT NULL,
     local_date TEXT COLLATE "C" NOT NULL, sector TEXT COLLATE "C", station TEXT COLLATE "C"
-);
-CREATE TABLE encounter_persons (
-    source TEXT COLLATE "C" NOT NULL, record_id TEXT COLLATE "C" NOT NULL,
-    key TEXT COLLATE "C" NOT NULL, person_id TEXT COLLATE "C" NOT NULL,
-    PRIMARY KEY (source, record_id)
 );
 CREATE TABLE custody (
     position BIGINT PRIMARY KEY, person_id TEXT COLLATE "C" NOT NULL, at TEXT COLLATE "C" NOT NULL,
@@ -53,7 +53,7 @@ CREATE TABLE separations (
     reason_code TEXT COLLATE "C" NOT NULL, policy TEXT COLLATE "C",
     narrative TEXT COLLATE "C" NOT NULL, approved_by TEXT COLLATE "C" NOT NULL,
     recorded_by TEXT COLLATE "C" NOT NULL, at TEXT COLLATE "C" NOT NULL, at_utc TEXT COLLATE "C" NOT NULL,
-    review TEXT COLLATE "C" NOT NULL, event_id TEXT COLLATE "C" NOT NULL
+    review TEXT COLLATE "C" NOT NULL, event_id BYTEA NOT NULL
 );
 CREATE TABLE separation_members (
     separation_id TEXT COLLATE "C" NOT NULL, person_id TEXT COLLATE "C" NOT NULL,
@@ -79,8 +79,7 @@ CREATE INDEX persons_birth ON persons (birth_date);
 CREATE INDEX person_names_person ON person_names (person_id);
 CREATE INDEX person_records_person ON person_records (person_id);
 CREATE INDEX encounters_date ON encounters (local_date);
-CREATE INDEX encounter_persons_key ON encounter_persons (key);
-CREATE INDEX encounter_persons_person ON encounter_persons (person_id);
+CREATE INDEX person_records_encounter ON person_records (encounter_key);
 CREATE INDEX custody_person ON custody (person_id);
 CREATE INDEX families_source ON families (source, source_family_id);
 CREATE INDEX memberships_person ON memberships (person_id);

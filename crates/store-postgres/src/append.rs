@@ -7,6 +7,7 @@
 
 use crate::conn::{Conn, Session, db_err};
 use crate::project::Projector;
+use kinship_domain::StreamId;
 use kinship_store::{Append, Appended, LogHead, StoreError, chain};
 use postgres::GenericClient;
 use std::collections::HashMap;
@@ -26,6 +27,56 @@ pub fn read_head<C: GenericClient>(db: &mut Session<'_, C>) -> Result<LogHead, S
 pub fn lock_head<C: GenericClient>(db: &mut Session<'_, C>) -> Result<LogHead, StoreError> {
     let r = db.query_one("UPDATE log_head SET position = position WHERE id = 1 RETURNING position, hash", &[]).map_err(db_err)?;
     head_from(r.get(0), r.get(1))
+}
+
+/// The version of every stream the batch has stated so far, as the SQLite
+/// backend keeps it: each command is checked against what the earlier
+/// commands of the batch left; each stream is checked against the database
+/// once, when the batch settles (same errors, in the same order).
+#[derive(Default)]
+struct Streams {
+    /// stream → (version the batch first expected, version after the batch so far)
+    seen: HashMap<StreamId, (u64, u64)>,
+}
+
+impl Streams {
+    fn expect(&mut self, stream: &StreamId, expected: u64) -> Result<(), StoreError> {
+        match self.seen.get(stream) {
+            Some(&(_, now)) if now != expected => Err(StoreError::Conflict { stream: stream.clone(), expected, actual: now }),
+            Some(_) => Ok(()),
+            None => {
+                self.seen.insert(stream.clone(), (expected, expected));
+                Ok(())
+            }
+        }
+    }
+
+    fn advance(&mut self, stream: &StreamId) -> u64 {
+        let entry = self.seen.entry(stream.clone()).or_insert((0, 0));
+        entry.1 += 1;
+        entry.1
+    }
+
+    /// Compares each stream with its stored version (read under the head
+    /// lock, so current) and returns the streams to write with their new
+    /// versions: a compare-and-set per stream.
+    fn settle(&self, stored: &HashMap<String, u64>) -> Result<Vec<(String, i64)>, StoreError> {
+        // Sorted, so a conflict names the same stream whatever the map's order.
+        let mut streams: Vec<(&StreamId, &(u64, u64))> = self.seen.iter().collect();
+        streams.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut moved = vec![];
+        for (stream, &(base, now)) in streams {
+            let name = stream.to_string();
+            let actual = stored.get(&name).copied().unwrap_or(0);
+            if actual != base {
+                return Err(StoreError::Conflict { stream: stream.clone(), expected: base, actual });
+            }
+            if now != base {
+                moved.push((name, now as i64));
+            }
+        }
+        Ok(moved)
+    }
 }
 
 /// The rows an append adds to the log, written with one statement per table
@@ -54,7 +105,7 @@ pub fn append(conn: &mut Conn, batch: &[Append]) -> Result<Vec<Appended>, StoreE
     let mut db = Session::new(&mut tx, cache);
     // From here until commit no other append can run: the keys and stream
     // versions read next stay current, so checking them in memory is a
-    // compare-and-set.
+    // compare-and-set (see `Streams`).
     let mut head = lock_head(&mut db)?;
     let keys: Vec<&str> = batch.iter().map(|a| a.key.as_str()).collect();
     let mut seen: HashMap<String, (String, u64, u64)> = HashMap::new();
@@ -65,11 +116,11 @@ pub fn append(conn: &mut Conn, batch: &[Append]) -> Result<Vec<Appended>, StoreE
         seen.insert(r.get(0), (r.get(1), r.get::<_, i64>(2) as u64, r.get::<_, i64>(3) as u64));
     }
     let names: Vec<String> = batch.iter().flat_map(|a| a.expected.iter().map(|(s, _)| s.to_string())).collect();
-    let mut versions: HashMap<String, u64> = HashMap::new();
+    let mut stored: HashMap<String, u64> = HashMap::new();
     for r in db.query("SELECT stream, version FROM streams WHERE stream = ANY($1)", &[&names]).map_err(db_err)? {
-        versions.insert(r.get(0), r.get::<_, i64>(1) as u64);
+        stored.insert(r.get(0), r.get::<_, i64>(1) as u64);
     }
-    let mut moved: HashMap<String, u64> = HashMap::new();
+    let mut streams = Streams::default();
     let mut rows = LogRows::default();
     let mut out = Vec::with_capacity(batch.len());
     for a in batch {
@@ -83,40 +134,33 @@ pub fn append(conn: &mut Conn, batch: &[Append]) -> Result<Vec<Appended>, StoreE
             out.push(Appended::Replayed { first: *f, last: *l });
             continue;
         }
-        let streams: Vec<String> = a.events.iter().map(|(_, e)| e.stream().to_string()).collect();
-        let mut next: HashMap<&str, u64> = HashMap::with_capacity(a.expected.len());
         for (stream, expected) in &a.expected {
-            let name = stream.to_string();
-            // Every stated stream must still be at the version the decision
-            // saw, whether this command writes to it or only read it.
-            let actual = versions.get(&name).copied().unwrap_or(0);
-            if actual != *expected {
-                return Err(StoreError::Conflict { stream: stream.clone(), expected: *expected, actual });
-            }
-            let written = streams.iter().filter(|s| **s == name).count() as u64;
-            if written > 0 {
-                versions.insert(name.clone(), expected + written);
-                moved.insert(name.clone(), expected + written);
-            }
-            if let Some(s) = streams.iter().find(|s| **s == name) {
-                next.insert(s.as_str(), *expected);
-            }
+            streams.expect(stream, *expected)?;
         }
-        for ((id, event), stream) in a.events.iter().zip(&streams) {
-            let Some(v) = next.get_mut(stream.as_str()) else {
+        for (id, event) in &a.events {
+            let stream = event.stream();
+            if !a.expected.iter().any(|(s, _)| *s == stream) {
                 return Err(StoreError::Invalid(format!("event for {stream} but the append does not state that stream's version")));
-            };
-            *v += 1;
+            }
+            let version = streams.advance(&stream);
+            let name = stream.to_string();
             let payload = serde_json::to_string(event).map_err(|e| StoreError::Invalid(e.to_string()))?;
             let position = head.position + 1;
-            let fields =
-                chain::Fields { position, id, stream, version: *v, event_type: event.type_name(), payload: &payload, meta: &a.meta_json };
+            let fields = chain::Fields {
+                position,
+                id,
+                stream: &name,
+                version,
+                event_type: event.type_name(),
+                payload: &payload,
+                meta: &a.meta_json,
+            };
             let hash = chain::event_hash(&head.hash, &fields);
             Projector::new(&mut db).apply(position, id, event).map_err(db_err)?;
             rows.positions.push(position as i64);
             rows.ids.push(*id);
-            rows.streams.push(stream.clone());
-            rows.versions.push(*v as i64);
+            rows.streams.push(name);
+            rows.versions.push(version as i64);
             rows.types.push(event.type_name());
             rows.payloads.push(payload);
             rows.metas.push(a.meta_json.clone());
@@ -131,6 +175,7 @@ pub fn append(conn: &mut Conn, batch: &[Append]) -> Result<Vec<Appended>, StoreE
         rows.lasts.push(last as i64);
         out.push(Appended::Committed { first, last: head.position });
     }
+    let moved = streams.settle(&stored)?;
     let r = &rows;
     if !r.positions.is_empty() {
         db.exec(
@@ -149,7 +194,7 @@ pub fn append(conn: &mut Conn, batch: &[Append]) -> Result<Vec<Appended>, StoreE
         .map_err(db_err)?;
     }
     if !moved.is_empty() {
-        let (names, to): (Vec<String>, Vec<i64>) = moved.into_iter().map(|(s, v)| (s, v as i64)).unzip();
+        let (names, to): (Vec<String>, Vec<i64>) = moved.into_iter().unzip();
         db.exec(
             "INSERT INTO streams (stream, version) SELECT * FROM unnest($1::text[], $2::bigint[]) \
              ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version",

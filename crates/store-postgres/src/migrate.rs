@@ -43,7 +43,6 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "person_names",
     "person_records",
     "encounters",
-    "encounter_persons",
     "custody",
     "families",
     "memberships",

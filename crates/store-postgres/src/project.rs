@@ -67,7 +67,8 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
 
     pub fn apply(&mut self, position: u64, id: &Uuid, event: &Event) -> Q {
         let pos = position as i64;
-        let eid = id.to_string();
+        // Event ids are kept as their 16 bytes, as the SQLite backend keeps them.
+        let eid: &[u8] = id.as_bytes();
         match event {
             Event::PersonRecorded { person, identity: i, record: r, encounter: e, .. } => {
                 // One statement for the person, the name index, the record
@@ -75,13 +76,14 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 // the SQLite projector, in one round trip.
                 let tokens = name_tokens(i);
                 self.db.exec(
-                    "WITH p AS (INSERT INTO persons (id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, \
-                       first_encountered, first_encountered_utc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
+                    "WITH p AS (INSERT INTO persons (num, id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, \
+                       first_encountered, first_encountered_utc) \
+                       VALUES ((SELECT COALESCE(max(num), 0) + 1 FROM persons), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
                      n AS (INSERT INTO person_names (person_id, token) SELECT $1, unnest($11::text[]) ON CONFLICT DO NOTHING), \
-                     r AS (INSERT INTO person_records (source, record_id, person_id, event_id, is_primary) VALUES ($12, $13, $1, $14, TRUE)), \
                      e AS (INSERT INTO encounters (key, at, at_utc, local_date, sector, station) VALUES ($15, $9, $10, $16, $17, $18) \
                        ON CONFLICT DO NOTHING) \
-                     INSERT INTO encounter_persons (source, record_id, key, person_id) VALUES ($12, $13, $15, $1)",
+                     INSERT INTO person_records (source, record_id, person_id, event_id, is_primary, encounter_key) \
+                       VALUES ($12, $13, $1, $14, TRUE, $15)",
                     &[
                         &person.to_string(),
                         &i.name.given,
@@ -108,7 +110,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 let pid = person.to_string();
                 // Another record fills the gaps; it never overwrites (as `evolve`).
                 self.set_identity(&pid, identity, Fill::GapsOnly)?;
-                self.record(&pid, record, &eid, false, encounter)?;
+                self.record(&pid, record, eid, false, encounter)?;
                 self.refresh_names(&pid)?;
                 self.refresh_first_encounter(&pid)?;
             }
@@ -116,14 +118,10 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 let pid = person.to_string();
                 // The event carries the person's identity after the correction.
                 self.set_identity(&pid, person_identity, Fill::Replace)?;
-                self.db.exec(
-                    "UPDATE person_records SET event_id = $3 WHERE source = $1 AND record_id = $2",
-                    &[&record.source, &record.record_id, &eid],
-                )?;
                 self.encounter(encounter)?;
                 self.db.exec(
-                    "UPDATE encounter_persons SET key = $3 WHERE source = $1 AND record_id = $2",
-                    &[&record.source, &record.record_id, &encounter.key],
+                    "UPDATE person_records SET event_id = $3, encounter_key = $4 WHERE source = $1 AND record_id = $2",
+                    &[&record.source, &record.record_id, &eid, &encounter.key],
                 )?;
                 self.refresh_names(&pid)?;
                 self.refresh_first_encounter(&pid)?;
@@ -297,25 +295,12 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         Ok(())
     }
 
-    fn record(&mut self, pid: &str, r: &SourceRef, eid: &str, primary: bool, e: &EncounterRef) -> Q {
+    fn record(&mut self, pid: &str, r: &SourceRef, eid: &[u8], primary: bool, e: &EncounterRef) -> Q {
         self.db.exec(
-            "WITH r AS (INSERT INTO person_records (source, record_id, person_id, event_id, is_primary) VALUES ($1, $2, $3, $4, $5)), \
-             e AS (INSERT INTO encounters (key, at, at_utc, local_date, sector, station) VALUES ($6, $7, $8, $9, $10, $11) \
+            "WITH e AS (INSERT INTO encounters (key, at, at_utc, local_date, sector, station) VALUES ($6, $7, $8, $9, $10, $11) \
                ON CONFLICT DO NOTHING) \
-             INSERT INTO encounter_persons (source, record_id, key, person_id) VALUES ($1, $2, $6, $3)",
-            &[
-                &r.source,
-                &r.record_id,
-                &pid,
-                &eid,
-                &primary,
-                &e.key,
-                &e.at.as_str(),
-                &utc(&e.at),
-                &e.at.local_date().to_string(),
-                &e.sector,
-                &e.station,
-            ],
+             INSERT INTO person_records (source, record_id, person_id, event_id, is_primary, encounter_key) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&r.source, &r.record_id, &pid, &eid, &primary, &e.key, &e.at.as_str(), &utc(&e.at), &e.at.local_date().to_string(), &e.sector, &e.station],
         )?;
         Ok(())
     }
@@ -366,8 +351,8 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
     fn refresh_first_encounter(&mut self, pid: &str) -> Q {
         self.db.exec(
             "UPDATE persons SET (first_encountered, first_encountered_utc) = \
-             (SELECT e.at, e.at_utc FROM encounter_persons ep JOIN encounters e ON e.key = ep.key \
-              WHERE ep.person_id = $1 ORDER BY e.at_utc, e.at LIMIT 1) WHERE id = $1",
+             (SELECT e.at, e.at_utc FROM person_records r JOIN encounters e ON e.key = r.encounter_key \
+              WHERE r.person_id = $1 ORDER BY e.at_utc, e.at LIMIT 1) WHERE id = $1",
             &[&pid],
         )?;
         Ok(())

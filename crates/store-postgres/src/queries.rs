@@ -49,7 +49,7 @@ pub fn family_by_source<C: GenericClient>(db: Db<'_, '_, C>, f: &SourceRef) -> R
 }
 
 pub fn persons_in_encounter<C: GenericClient>(db: Db<'_, '_, C>, key: &str) -> R<Vec<PersonId>> {
-    ids(db.query("SELECT DISTINCT person_id FROM encounter_persons WHERE key = $1 ORDER BY person_id", &[&key]).map_err(db_err)?)
+    ids(db.query("SELECT DISTINCT person_id FROM person_records WHERE encounter_key = $1 ORDER BY person_id", &[&key]).map_err(db_err)?)
 }
 
 const PERSON_COLS: &str = "p.id, p.given, p.family, p.birth_date, p.birth_estimated, p.sex, p.citizenship, p.a_number, \
@@ -216,7 +216,9 @@ pub fn search<C: GenericClient>(db: Db<'_, '_, C>, q: &SearchQuery) -> R<Vec<Per
         }
     }
     if q.encountered_from.is_some() || q.encountered_to.is_some() {
-        sql.push_str(" AND EXISTS (SELECT 1 FROM encounter_persons ep JOIN encounters e ON e.key = ep.key WHERE ep.person_id = p.id");
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM person_records ep JOIN encounters e ON e.key = ep.encounter_key WHERE ep.person_id = p.id",
+        );
         if let Some(from) = q.encountered_from {
             let i = arg(from.to_string());
             let _ = write!(sql, " AND e.local_date >= ${i}");
@@ -341,11 +343,22 @@ pub fn findings<C: GenericClient>(db: Db<'_, '_, C>, open_only: bool) -> R<Vec<F
 }
 
 /// Every projection row in a stable order, written exactly as the SQLite
-/// backend writes its dump (`Text("…")`, `Integer(n)`, `Null`; booleans as
-/// 0/1, as SQLite stores them), so the two backends' dumps can be compared.
+/// backend writes its dump (`Text("…")`, `Integer(n)`, `Blob([…])`, `Null`;
+/// booleans as 0/1, as SQLite stores them), so the two backends' dumps can be
+/// compared.
 pub fn dump<C: GenericClient>(db: Db<'_, '_, C>) -> R<String> {
     let mut out = String::new();
     for t in PROJECTION_TABLES {
+        if *t == "person_names" {
+            // As SQLite dumps its FTS name index: each (token, person), the
+            // token as that index holds it (ASCII lowercased).
+            let _ = writeln!(out, "## {t}");
+            let sql = "SELECT lower(token), person_id FROM person_names ORDER BY 1, 2";
+            for r in db.client.query(sql, &[]).map_err(db_err)? {
+                let _ = writeln!(out, "{}|{}|", r.get::<_, String>(0), r.get::<_, String>(1));
+            }
+            continue;
+        }
         let cols: Vec<String> = db
             .query(
                 "SELECT data_type::text FROM information_schema.columns \
@@ -365,6 +378,7 @@ pub fn dump<C: GenericClient>(db: Db<'_, '_, C>) -> R<String> {
                     "bigint" => r.try_get::<_, Option<i64>>(i).map(|v| v.map(|n| format!("Integer({n})"))),
                     "integer" => r.try_get::<_, Option<i32>>(i).map(|v| v.map(|n| format!("Integer({n})"))),
                     "boolean" => r.try_get::<_, Option<bool>>(i).map(|v| v.map(|b| format!("Integer({})", i32::from(b)))),
+                    "bytea" => r.try_get::<_, Option<Vec<u8>>>(i).map(|v| v.map(|b| format!("Blob({b:?})"))),
                     _ => r.try_get::<_, Option<String>>(i).map(|v| v.map(|s| format!("Text({s:?})"))),
                 }
                 .map_err(db_err)?;

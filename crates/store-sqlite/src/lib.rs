@@ -7,6 +7,7 @@ mod append;
 mod audit;
 mod project;
 mod queries;
+mod scan;
 mod schema;
 
 use kinship_store::{Append, Appended, LogHead, Store, StoreError, StoredEvent};
@@ -40,12 +41,15 @@ impl SqliteStore {
                  PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
             )
             .map_err(db_err)?;
+        check_format(&write, path)?;
         write.execute_batch(schema::LOG).map_err(db_err)?;
         write.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
         write.execute_batch(schema::PROJECTION_INDEXES).map_err(db_err)?;
         write.execute_batch(audit::SCHEMA).and_then(|_| write.execute_batch(accounts::SCHEMA)).map_err(db_err)?;
-        let read = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(db_err)?;
-        read.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536;").map_err(db_err)?;
+        if !format_recorded(&write)? {
+            write.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)?;
+        }
+        let read = open_reader(path, false)?;
         Ok(Self { path: path.to_path_buf(), write: Mutex::new(write), read: Mutex::new(read) })
     }
 
@@ -57,18 +61,69 @@ impl SqliteStore {
         self.write.lock().map_err(|_| StoreError::Backend("writer connection poisoned by an earlier panic".into()))
     }
 
+    /// A connection for a read: the writer when no append holds it (its page
+    /// cache is current, while the reader's is discarded after every commit,
+    /// which made each import lookup re-read its pages), else the reader.
+    /// Both see the same committed log: an append holds the writer for its
+    /// whole transaction.
     fn reader(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        if let Ok(w) = self.write.try_lock() {
+            return Ok(w);
+        }
         self.read.lock().map_err(|_| StoreError::Backend("reader connection poisoned by an earlier panic".into()))
     }
 }
 
+/// Refuses a database written in another on-disk format: reading it with
+/// this version's SQL would misread it (or corrupt it on the next write).
+fn check_format(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
+    let has_log: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'events')", [], |r| r.get(0)).map_err(db_err)?;
+    let found = if has_log && version == 0 { 1 } else { version };
+    if has_log && found != schema::FORMAT {
+        return Err(StoreError::Backend(format!(
+            "{} is in storage format {found}, but this version of Kinship reads format {}. \
+             Export it with the Kinship version that wrote it (`kinship export`) and import the file into a new data directory",
+            path.display(),
+            schema::FORMAT
+        )));
+    }
+    Ok(())
+}
+
+fn format_recorded(conn: &Connection) -> Result<bool, StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
+    Ok(version == schema::FORMAT)
+}
+
+/// A read-only connection. `mapped`: read pages through a memory map, which
+/// spares a copy of every page for a scan of the whole log (the mapped pages
+/// count in the process's resident size, though they are the OS file cache).
+pub(crate) fn open_reader(path: &Path, mapped: bool) -> Result<Connection, StoreError> {
+    let read = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(db_err)?;
+    read.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536;").map_err(db_err)?;
+    if mapped {
+        read.execute_batch("PRAGMA mmap_size = 2147418112;").map_err(db_err)?;
+    }
+    Ok(read)
+}
+
+/// An event id as stored: 16 bytes (a malformed one reads as nil, which
+/// `verify` then reports as altered).
+pub(crate) fn uuid_of(bytes: &[u8]) -> uuid::Uuid {
+    uuid::Uuid::from_slice(bytes).unwrap_or_default()
+}
+
 pub(crate) fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
-    let id: String = r.get(1)?;
     let prev: Vec<u8> = r.get(7)?;
     let hash: Vec<u8> = r.get(8)?;
     Ok(StoredEvent {
         position: r.get::<_, i64>(0)? as u64,
-        id: uuid::Uuid::parse_str(&id).unwrap_or_default(),
+        id: match r.get_ref(1)? {
+            rusqlite::types::ValueRef::Blob(b) => uuid_of(b),
+            _ => uuid::Uuid::nil(),
+        },
         stream: r.get(2)?,
         version: r.get::<_, i64>(3)? as u64,
         event_type: r.get(4)?,
@@ -125,6 +180,10 @@ impl Store for SqliteStore {
     fn head(&self) -> Result<LogHead, StoreError> {
         let conn = self.reader()?;
         append::read_head(&conn)
+    }
+
+    fn scan(&self, after: u64, until: u64, f: &mut dyn FnMut(&kinship_store::RawEvent<'_>) -> bool) -> Result<(), StoreError> {
+        scan::scan(&self.path, after, until, f)
     }
 
     fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {

@@ -2,13 +2,14 @@
 //! and `rebuild` run this same code, which is why a rebuild equals the live
 //! projections.
 
-use crate::{db_err, row_to_event, schema};
+use crate::{db_err, schema, uuid_of};
 use kinship_domain::event::{EncounterRef, Subject};
-use kinship_domain::family::ReviewDecision;
+use kinship_domain::family::{Establishment, ReviewDecision};
 use kinship_domain::person::{Identity, SourceRef};
-use kinship_domain::{Event, name};
+use kinship_domain::{Event, FamilyId, PersonId, name};
 use kinship_store::StoreError;
 use rusqlite::{Connection, TransactionBehavior, params};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// How an identity is written to a person's row.
@@ -26,8 +27,51 @@ struct CustodyRow<'a> {
     detail: Option<&'a str>,
 }
 
+/// A person inserted by this transaction but not written yet: the events
+/// that follow a `PersonRecorded` in the same batch (book-in, joining a
+/// family) change this row in memory, and the row is written once, whole.
+/// Written (in the order recorded) before anything reads `persons`, and at
+/// the end of the batch.
+struct NewPerson {
+    id: String,
+    identity: [Option<String>; 6],
+    birth_estimated: bool,
+    first_encountered: String,
+    first_encountered_utc: String,
+    custody_status: &'static str,
+    custody_agency: Option<String>,
+    custody_facility: Option<String>,
+    custody_since: Option<String>,
+    pending_transfer_to: Option<String>,
+    us_address: Option<String>,
+    family_id: Option<String>,
+    referred_at: Option<String>,
+    aged_out: bool,
+    tokens: String,
+}
+
+/// A family formed in this transaction, not written yet (see [`NewPerson`]).
+struct NewFamily {
+    id: String,
+    kind: &'static str,
+    formed_at: String,
+    source: Option<String>,
+    source_family_id: Option<String>,
+    lead: Option<String>,
+}
+
+/// Encounter keys known to exist in this transaction: the second record of
+/// an encounter skips the `INSERT OR IGNORE`. Bounded, as rebuild runs one
+/// projector over the whole log.
+const KNOWN_ENCOUNTERS: usize = 100_000;
+
 pub struct Projector<'c> {
     conn: &'c Connection,
+    persons: Vec<NewPerson>,
+    person_index: HashMap<PersonId, usize>,
+    families: Vec<NewFamily>,
+    family_index: HashMap<FamilyId, usize>,
+    encounters: HashSet<String>,
 }
 
 fn opt_date(i: &Identity) -> Option<String> {
@@ -38,14 +82,116 @@ fn utc(at: &kinship_domain::time::Instant) -> String {
     at.timestamp().to_string()
 }
 
+/// given, family, birth date, sex, citizenship, A-number: as the columns hold them.
+fn identity_columns(i: &Identity) -> [Option<String>; 6] {
+    [
+        i.name.given.clone(),
+        i.name.family.clone(),
+        opt_date(i),
+        i.sex.map(|s| format!("{s:?}")),
+        i.citizenship.as_ref().map(|c| c.as_str().to_string()),
+        i.a_number.as_ref().map(|a| a.as_str().to_string()),
+    ]
+}
+
+/// The folded name tokens of a person, space-separated, for the FTS index.
+fn name_tokens(given: Option<&str>, family: Option<&str>) -> String {
+    let mut out = String::new();
+    for t in given.into_iter().chain(family).flat_map(name::tokens) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&t);
+    }
+    out
+}
+
 impl<'c> Projector<'c> {
     pub fn new(conn: &'c Connection) -> rusqlite::Result<Self> {
         conn.set_prepared_statement_cache_capacity(128);
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            persons: vec![],
+            person_index: HashMap::new(),
+            families: vec![],
+            family_index: HashMap::new(),
+            encounters: HashSet::new(),
+        })
     }
 
     fn exec(&self, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
         self.conn.prepare_cached(sql)?.execute(p)
+    }
+
+    /// Writes the persons and families held in memory. Call before reading
+    /// `persons` or `families` in SQL, and before commit.
+    pub fn finish(&mut self) -> rusqlite::Result<()> {
+        if !self.persons.is_empty() {
+            let mut insert = self.conn.prepare_cached(
+                "INSERT INTO persons (id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, \
+                 first_encountered, first_encountered_utc, custody_status, custody_agency, custody_facility, custody_since, \
+                 pending_transfer_to, us_address, family_id, referred_at, aged_out) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )?;
+            let mut names = self.conn.prepare_cached("INSERT INTO person_names (rowid, tokens) VALUES (?1, ?2)")?;
+            for p in self.persons.drain(..) {
+                let [given, family, birth, sex, citizenship, a_number] = &p.identity;
+                insert.execute(params![
+                    p.id,
+                    given,
+                    family,
+                    birth,
+                    p.birth_estimated,
+                    sex,
+                    citizenship,
+                    a_number,
+                    p.first_encountered,
+                    p.first_encountered_utc,
+                    p.custody_status,
+                    p.custody_agency,
+                    p.custody_facility,
+                    p.custody_since,
+                    p.pending_transfer_to,
+                    p.us_address,
+                    p.family_id,
+                    p.referred_at,
+                    p.aged_out
+                ])?;
+                if !p.tokens.is_empty() {
+                    names.execute(params![self.conn.last_insert_rowid(), p.tokens])?;
+                }
+            }
+            self.person_index.clear();
+        }
+        if !self.families.is_empty() {
+            let mut insert = self.conn.prepare_cached(
+                "INSERT INTO families (id, kind, formed_at, source, source_family_id, lead) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for f in self.families.drain(..) {
+                insert.execute(params![f.id, f.kind, f.formed_at, f.source, f.source_family_id, f.lead])?;
+            }
+            self.family_index.clear();
+        }
+        Ok(())
+    }
+
+    /// Changes a person's row: in memory if it is not written yet, else in SQL.
+    fn person(
+        &mut self,
+        person: &PersonId,
+        change: impl FnOnce(&mut NewPerson),
+        sql: &str,
+        p: impl rusqlite::Params,
+    ) -> rusqlite::Result<()> {
+        match self.person_index.get(person) {
+            Some(&i) => {
+                if let Some(row) = self.persons.get_mut(i) {
+                    change(row);
+                }
+                Ok(())
+            }
+            None => self.exec(sql, p).map(|_| ()),
+        }
     }
 
     pub fn apply(&mut self, position: u64, id: &Uuid, event: &Event) -> rusqlite::Result<()> {
@@ -53,26 +199,29 @@ impl<'c> Projector<'c> {
         match event {
             Event::PersonRecorded { person, identity, record, encounter, .. } => {
                 let i = identity;
-                self.exec(
-                    "INSERT INTO persons (id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, first_encountered, first_encountered_utc) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![
-                        person.to_string(),
-                        i.name.given,
-                        i.name.family,
-                        opt_date(i),
-                        i.birth.is_some_and(|b| b.estimated),
-                        i.sex.map(|s| format!("{s:?}")),
-                        i.citizenship.as_ref().map(|c| c.as_str()),
-                        i.a_number.as_ref().map(|a| a.as_str()),
-                        encounter.at.as_str(),
-                        utc(&encounter.at)
-                    ],
-                )?;
-                self.names(&person.to_string(), i)?;
+                let tokens = name_tokens(i.name.given.as_deref(), i.name.family.as_deref());
+                self.person_index.insert(*person, self.persons.len());
+                self.persons.push(NewPerson {
+                    id: person.to_string(),
+                    identity: identity_columns(i),
+                    birth_estimated: i.birth.is_some_and(|b| b.estimated),
+                    first_encountered: encounter.at.as_str().to_string(),
+                    first_encountered_utc: utc(&encounter.at),
+                    custody_status: "none",
+                    custody_agency: None,
+                    custody_facility: None,
+                    custody_since: None,
+                    pending_transfer_to: None,
+                    us_address: None,
+                    family_id: None,
+                    referred_at: None,
+                    aged_out: false,
+                    tokens,
+                });
                 self.record(person, record, id, true, encounter)?;
             }
             Event::RecordAttached { person, identity, record, encounter, .. } => {
+                self.finish()?;
                 // Another record fills the gaps; it never overwrites (as `evolve`).
                 self.set_identity(person, identity, Fill::GapsOnly)?;
                 self.record(person, record, id, false, encounter)?;
@@ -80,17 +229,14 @@ impl<'c> Projector<'c> {
                 self.refresh_first_encounter(&person.to_string())?;
             }
             Event::RecordCorrected { person, record, person_identity, encounter, .. } => {
+                self.finish()?;
                 let pid = person.to_string();
                 // The event carries the person's identity after the correction.
                 self.set_identity(person, person_identity, Fill::Replace)?;
-                self.exec(
-                    "UPDATE person_records SET event_id = ?3 WHERE source = ?1 AND record_id = ?2",
-                    params![record.source, record.record_id, id.to_string()],
-                )?;
                 self.encounter(encounter)?;
                 self.exec(
-                    "UPDATE encounter_persons SET key = ?3 WHERE source = ?1 AND record_id = ?2",
-                    params![record.source, record.record_id, encounter.key],
+                    "UPDATE person_records SET event_id = ?3, encounter_key = ?4 WHERE source = ?1 AND record_id = ?2",
+                    params![record.source, record.record_id, &id.as_bytes()[..], encounter.key],
                 )?;
                 self.refresh_names(&pid)?;
                 self.refresh_first_encounter(&pid)?;
@@ -102,10 +248,7 @@ impl<'c> Projector<'c> {
                     at,
                     CustodyRow { kind: "booked_in", agency: Some(agency), facility: facility.as_deref(), detail: None },
                 )?;
-                self.exec(
-                    "UPDATE persons SET custody_status = 'in_custody', custody_agency = ?2, custody_facility = ?3, custody_since = ?4, pending_transfer_to = NULL WHERE id = ?1",
-                    params![person.to_string(), agency, facility, at.as_str()],
-                )?;
+                self.in_custody(person, agency, facility, at)?;
             }
             Event::TransferOffered { person, to_agency, to_facility, at, from_agency, .. } => {
                 let detail = format!("from {from_agency}");
@@ -120,7 +263,12 @@ impl<'c> Projector<'c> {
                         detail: Some(&detail),
                     },
                 )?;
-                self.exec("UPDATE persons SET pending_transfer_to = ?2 WHERE id = ?1", params![person.to_string(), to_agency])?;
+                self.person(
+                    person,
+                    |p| p.pending_transfer_to = Some(to_agency.clone()),
+                    "UPDATE persons SET pending_transfer_to = ?2 WHERE id = ?1",
+                    params![person.to_string(), to_agency],
+                )?;
             }
             Event::TransferAccepted { person, agency, facility, at, .. } => {
                 self.custody(
@@ -129,10 +277,7 @@ impl<'c> Projector<'c> {
                     at,
                     CustodyRow { kind: "transfer_accepted", agency: Some(agency), facility: facility.as_deref(), detail: None },
                 )?;
-                self.exec(
-                    "UPDATE persons SET custody_status = 'in_custody', custody_agency = ?2, custody_facility = ?3, custody_since = ?4, pending_transfer_to = NULL WHERE id = ?1",
-                    params![person.to_string(), agency, facility, at.as_str()],
-                )?;
+                self.in_custody(person, agency, facility, at)?;
             }
             Event::TransferRejected { person, agency, reason, at, .. } => {
                 self.custody(
@@ -141,7 +286,12 @@ impl<'c> Projector<'c> {
                     at,
                     CustodyRow { kind: "transfer_rejected", agency: Some(agency), facility: None, detail: Some(reason) },
                 )?;
-                self.exec("UPDATE persons SET pending_transfer_to = NULL WHERE id = ?1", params![person.to_string()])?;
+                self.person(
+                    person,
+                    |p| p.pending_transfer_to = None,
+                    "UPDATE persons SET pending_transfer_to = NULL WHERE id = ?1",
+                    params![person.to_string()],
+                )?;
             }
             Event::Released { person, at, us_address, conditions, .. } => {
                 let detail = match (us_address, conditions) {
@@ -151,7 +301,16 @@ impl<'c> Projector<'c> {
                     (None, None) => Some("no U.S. address".to_string()),
                 };
                 self.custody(pos, person, at, CustodyRow { kind: "released", agency: None, facility: None, detail: detail.as_deref() })?;
-                self.exec(
+                self.person(
+                    person,
+                    |p| {
+                        p.custody_status = "released";
+                        p.custody_agency = None;
+                        p.custody_facility = None;
+                        p.custody_since = Some(at.as_str().to_string());
+                        p.pending_transfer_to = None;
+                        p.us_address = us_address.clone();
+                    },
                     "UPDATE persons SET custody_status = 'released', custody_agency = NULL, custody_facility = NULL, custody_since = ?2, pending_transfer_to = NULL, us_address = ?3 WHERE id = ?1",
                     params![person.to_string(), at.as_str(), us_address],
                 )?;
@@ -159,41 +318,68 @@ impl<'c> Projector<'c> {
             Event::Removed { person, at, to_country, .. } => {
                 let detail = to_country.as_ref().map(|c| format!("to {}", c.as_str()));
                 self.custody(pos, person, at, CustodyRow { kind: "removed", agency: None, facility: None, detail: detail.as_deref() })?;
-                self.exec(
+                self.person(
+                    person,
+                    |p| {
+                        p.custody_status = "removed";
+                        p.custody_agency = None;
+                        p.custody_facility = None;
+                        p.custody_since = Some(at.as_str().to_string());
+                        p.pending_transfer_to = None;
+                    },
                     "UPDATE persons SET custody_status = 'removed', custody_agency = NULL, custody_facility = NULL, custody_since = ?2, pending_transfer_to = NULL WHERE id = ?1",
                     params![person.to_string(), at.as_str()],
                 )?;
             }
             Event::JoinedFamily { person, family, .. } => {
-                self.exec("UPDATE persons SET family_id = ?2 WHERE id = ?1", params![person.to_string(), family.to_string()])?;
+                let fid = family.to_string();
+                self.person(
+                    person,
+                    |p| p.family_id = Some(fid.clone()),
+                    "UPDATE persons SET family_id = ?2 WHERE id = ?1",
+                    params![person.to_string(), fid],
+                )?;
             }
             Event::ReferredForProsecution { person, at, .. } => {
-                self.exec("UPDATE persons SET referred_at = ?2 WHERE id = ?1", params![person.to_string(), at.as_str()])?;
+                self.person(
+                    person,
+                    |p| p.referred_at = Some(at.as_str().to_string()),
+                    "UPDATE persons SET referred_at = ?2 WHERE id = ?1",
+                    params![person.to_string(), at.as_str()],
+                )?;
             }
             Event::AgedOut { person, .. } => {
-                self.exec("UPDATE persons SET aged_out = 1 WHERE id = ?1", params![person.to_string()])?;
+                self.person(person, |p| p.aged_out = true, "UPDATE persons SET aged_out = 1 WHERE id = ?1", params![person.to_string()])?;
             }
             Event::FamilyFormed { family, kind, formed_at, source_family, .. } => {
-                self.exec(
-                    "INSERT INTO families (id, kind, formed_at, source, source_family_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        family.to_string(),
-                        kind.as_str(),
-                        formed_at.as_str(),
-                        source_family.as_ref().map(|s| &s.source),
-                        source_family.as_ref().map(|s| &s.record_id)
-                    ],
-                )?;
+                self.family_index.insert(*family, self.families.len());
+                self.families.push(NewFamily {
+                    id: family.to_string(),
+                    kind: kind.as_str(),
+                    formed_at: formed_at.as_str().to_string(),
+                    source: source_family.as_ref().map(|s| s.source.clone()),
+                    source_family_id: source_family.as_ref().map(|s| s.record_id.clone()),
+                    lead: None,
+                });
             }
             Event::MemberAdded { family, person, role, established, by } => {
-                self.exec(
-                    "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
-                    params![family.to_string(), person.to_string(), role.as_str(), format!("{established:?}").to_lowercase(), by],
-                )?;
+                let established = match established {
+                    Establishment::Claimed => "claimed",
+                    Establishment::Documented => "documented",
+                    Establishment::Verified => "verified",
+                };
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
+                    )?
+                    .execute(params![family.to_string(), person.to_string(), role.as_str(), established, by])?;
             }
-            Event::LeadDesignated { family, person, .. } => {
-                self.exec("UPDATE families SET lead = ?2 WHERE id = ?1", params![family.to_string(), person.to_string()])?;
-            }
+            Event::LeadDesignated { family, person, .. } => match self.family_index.get(family).and_then(|&i| self.families.get_mut(i)) {
+                Some(f) => f.lead = Some(person.to_string()),
+                None => {
+                    self.exec("UPDATE families SET lead = ?2 WHERE id = ?1", params![family.to_string(), person.to_string()])?;
+                }
+            },
             Event::SeparationRecorded { family, separation, members, reason_code, policy, narrative, approved_by, recorded_by, at } => {
                 self.exec(
                     "INSERT INTO separations (id, family_id, reason_code, policy, narrative, approved_by, recorded_by, at, at_utc, review, event_id) \
@@ -208,7 +394,7 @@ impl<'c> Projector<'c> {
                         recorded_by,
                         at.as_str(),
                         utc(at),
-                        id.to_string()
+                        &id.as_bytes()[..]
                     ],
                 )?;
                 for m in members {
@@ -237,7 +423,7 @@ impl<'c> Projector<'c> {
             Event::SeparationCorrected { separation, reason_code, policy, narrative, .. } => {
                 self.exec(
                     "UPDATE separations SET reason_code = ?2, policy = ?3, narrative = ?4, review = 'awaiting_level_1', event_id = ?5 WHERE id = ?1",
-                    params![separation.to_string(), reason_code, policy, narrative, id.to_string()],
+                    params![separation.to_string(), reason_code, policy, narrative, &id.as_bytes()[..]],
                 )?;
             }
             Event::MembersReunified { family, members, location, at, .. } => {
@@ -281,7 +467,28 @@ impl<'c> Projector<'c> {
         Ok(())
     }
 
-    fn set_identity(&self, person: &kinship_domain::PersonId, i: &Identity, fill: Fill) -> rusqlite::Result<()> {
+    fn in_custody(
+        &mut self,
+        person: &PersonId,
+        agency: &str,
+        facility: &Option<String>,
+        at: &kinship_domain::time::Instant,
+    ) -> rusqlite::Result<()> {
+        self.person(
+            person,
+            |p| {
+                p.custody_status = "in_custody";
+                p.custody_agency = Some(agency.to_string());
+                p.custody_facility = facility.clone();
+                p.custody_since = Some(at.as_str().to_string());
+                p.pending_transfer_to = None;
+            },
+            "UPDATE persons SET custody_status = 'in_custody', custody_agency = ?2, custody_facility = ?3, custody_since = ?4, pending_transfer_to = NULL WHERE id = ?1",
+            params![person.to_string(), agency, facility, at.as_str()],
+        )
+    }
+
+    fn set_identity(&self, person: &PersonId, i: &Identity, fill: Fill) -> rusqlite::Result<()> {
         let sql = match fill {
             Fill::Replace => {
                 "UPDATE persons SET given = ?2, family = ?3, birth_date = ?4, birth_estimated = ?5, sex = ?6, citizenship = ?7, \
@@ -294,75 +501,59 @@ impl<'c> Projector<'c> {
                  a_number = COALESCE(a_number, ?8) WHERE id = ?1"
             }
         };
+        let [given, family, birth, sex, citizenship, a_number] = identity_columns(i);
         self.exec(
             sql,
-            params![
-                person.to_string(),
-                i.name.given,
-                i.name.family,
-                opt_date(i),
-                i.birth.is_some_and(|b| b.estimated),
-                i.sex.map(|s| format!("{s:?}")),
-                i.citizenship.as_ref().map(|c| c.as_str()),
-                i.a_number.as_ref().map(|a| a.as_str())
-            ],
+            params![person.to_string(), given, family, birth, i.birth.is_some_and(|b| b.estimated), sex, citizenship, a_number],
         )?;
         Ok(())
     }
 
-    fn record(&self, person: &kinship_domain::PersonId, r: &SourceRef, id: &Uuid, primary: bool, e: &EncounterRef) -> rusqlite::Result<()> {
-        self.exec(
-            "INSERT INTO person_records (source, record_id, person_id, event_id, is_primary) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![r.source, r.record_id, person.to_string(), id.to_string(), primary],
-        )?;
-        self.encounter(e)?;
-        self.exec(
-            "INSERT INTO encounter_persons (source, record_id, key, person_id) VALUES (?1, ?2, ?3, ?4)",
-            params![r.source, r.record_id, e.key, person.to_string()],
-        )?;
-        Ok(())
+    fn record(&mut self, person: &PersonId, r: &SourceRef, id: &Uuid, primary: bool, e: &EncounterRef) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO person_records (source, record_id, person_id, event_id, is_primary, encounter_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![r.source, r.record_id, person.to_string(), &id.as_bytes()[..], primary, e.key])?;
+        self.encounter(e)
     }
 
     /// The first record of an encounter sets its time and place.
-    fn encounter(&self, e: &EncounterRef) -> rusqlite::Result<()> {
-        self.exec(
-            "INSERT OR IGNORE INTO encounters (key, at, at_utc, local_date, sector, station) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![e.key, e.at.as_str(), utc(&e.at), e.at.local_date().to_string(), e.sector, e.station],
-        )?;
-        Ok(())
-    }
-
-    fn custody(
-        &self,
-        pos: i64,
-        person: &kinship_domain::PersonId,
-        at: &kinship_domain::time::Instant,
-        row: CustodyRow<'_>,
-    ) -> rusqlite::Result<()> {
-        self.exec(
-            "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![pos, person.to_string(), at.as_str(), row.kind, row.agency, row.facility, row.detail],
-        )?;
-        Ok(())
-    }
-
-    fn names(&self, pid: &str, i: &Identity) -> rusqlite::Result<()> {
-        let given = i.name.given.as_deref().map(name::tokens).unwrap_or_default();
-        let family = i.name.family.as_deref().map(name::tokens).unwrap_or_default();
-        for t in given.iter().chain(family.iter()) {
-            self.exec("INSERT OR IGNORE INTO person_names (person_id, token) VALUES (?1, ?2)", params![pid, t])?;
+    fn encounter(&mut self, e: &EncounterRef) -> rusqlite::Result<()> {
+        if self.encounters.contains(&e.key) {
+            return Ok(());
         }
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO encounters (key, at, at_utc, local_date, sector, station) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![e.key, e.at.as_str(), utc(&e.at), e.at.local_date().to_string(), e.sector, e.station])?;
+        if self.encounters.len() >= KNOWN_ENCOUNTERS {
+            self.encounters.clear();
+        }
+        self.encounters.insert(e.key.clone());
         Ok(())
     }
 
+    fn custody(&self, pos: i64, person: &PersonId, at: &kinship_domain::time::Instant, row: CustodyRow<'_>) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![pos, person.to_string(), at.as_str(), row.kind, row.agency, row.facility, row.detail])?;
+        Ok(())
+    }
+
+    /// Re-indexes a person's name after their identity changed.
     fn refresh_names(&self, pid: &str) -> rusqlite::Result<()> {
-        self.exec("DELETE FROM person_names WHERE person_id = ?1", params![pid])?;
-        let (given, family): (Option<String>, Option<String>) = self
+        let (num, given, family): (i64, Option<String>, Option<String>) = self
             .conn
-            .prepare_cached("SELECT given, family FROM persons WHERE id = ?1")?
-            .query_row(params![pid], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for t in given.iter().chain(family.iter()).flat_map(|s| name::tokens(s)) {
-            self.exec("INSERT OR IGNORE INTO person_names (person_id, token) VALUES (?1, ?2)", params![pid, t])?;
+            .prepare_cached("SELECT num, given, family FROM persons WHERE id = ?1")?
+            .query_row(params![pid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        self.exec("DELETE FROM person_names WHERE rowid = ?1", params![num])?;
+        let tokens = name_tokens(given.as_deref(), family.as_deref());
+        if !tokens.is_empty() {
+            self.exec("INSERT INTO person_names (rowid, tokens) VALUES (?1, ?2)", params![num, tokens])?;
         }
         Ok(())
     }
@@ -370,8 +561,8 @@ impl<'c> Projector<'c> {
     fn refresh_first_encounter(&self, pid: &str) -> rusqlite::Result<()> {
         self.exec(
             "UPDATE persons SET (first_encountered, first_encountered_utc) = \
-             (SELECT e.at, e.at_utc FROM encounter_persons ep JOIN encounters e ON e.key = ep.key \
-              WHERE ep.person_id = ?1 ORDER BY e.at_utc, e.at LIMIT 1) WHERE id = ?1",
+             (SELECT e.at, e.at_utc FROM person_records r JOIN encounters e ON e.key = r.encounter_key \
+              WHERE r.person_id = ?1 ORDER BY e.at_utc, e.at LIMIT 1) WHERE id = ?1",
             params![pid],
         )?;
         Ok(())
@@ -390,23 +581,38 @@ pub fn rebuild(conn: &mut Connection, progress: &mut dyn FnMut(u64)) -> Result<u
     let mut count = 0u64;
     {
         let mut projector = Projector::new(&tx).map_err(db_err)?;
-        let mut page = tx
-            .prepare("SELECT position, id, stream, version, type, payload, meta, prev_hash, hash FROM events WHERE position > ?1 ORDER BY position LIMIT ?2")
-            .map_err(db_err)?;
+        // Only what projecting needs, read in place: the payload is parsed
+        // straight from SQLite's buffer, never copied into a String.
+        let mut page =
+            tx.prepare("SELECT position, id, payload FROM events WHERE position > ?1 ORDER BY position LIMIT ?2").map_err(db_err)?;
         loop {
-            let rows: Vec<_> =
-                page.query_map(params![after, REBUILD_PAGE], row_to_event).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
-            if rows.is_empty() {
+            let mut rows = page.query(params![after, REBUILD_PAGE]).map_err(db_err)?;
+            let mut seen = 0u64;
+            while let Some(r) = rows.next().map_err(db_err)? {
+                let position = r.get::<_, i64>(0).map_err(db_err)? as u64;
+                let id = match r.get_ref(1).map_err(db_err)? {
+                    rusqlite::types::ValueRef::Blob(b) => uuid_of(b),
+                    _ => Uuid::nil(),
+                };
+                let payload = match r.get_ref(2).map_err(db_err)? {
+                    rusqlite::types::ValueRef::Text(t) => t,
+                    _ => &[],
+                };
+                let ev: Event = serde_json::from_slice(payload)
+                    .map_err(|e| StoreError::Corrupt { position, reason: format!("payload does not parse: {e}") })?;
+                projector
+                    .apply(position, &id, &ev)
+                    .map_err(|err| StoreError::Corrupt { position, reason: format!("event cannot be projected: {err}") })?;
+                after = position as i64;
+                seen += 1;
+            }
+            if seen == 0 {
                 break;
             }
-            for e in &rows {
-                let ev = e.event()?;
-                projector
-                    .apply(e.position, &e.id, &ev)
-                    .map_err(|err| StoreError::Corrupt { position: e.position, reason: format!("event cannot be projected: {err}") })?;
-                after = e.position as i64;
-                count += 1;
-            }
+            count += seen;
+            projector
+                .finish()
+                .map_err(|err| StoreError::Corrupt { position: after as u64, reason: format!("events cannot be projected: {err}") })?;
             progress(after as u64);
         }
     }

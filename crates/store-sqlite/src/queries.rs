@@ -45,7 +45,7 @@ pub fn family_by_source(conn: &Connection, f: &SourceRef) -> R<Option<FamilyId>>
 
 pub fn persons_in_encounter(conn: &Connection, key: &str) -> R<Vec<PersonId>> {
     let mut st =
-        conn.prepare_cached("SELECT DISTINCT person_id FROM encounter_persons WHERE key = ?1 ORDER BY person_id").map_err(db_err)?;
+        conn.prepare_cached("SELECT DISTINCT person_id FROM person_records WHERE encounter_key = ?1 ORDER BY person_id").map_err(db_err)?;
     let ids: Vec<String> = st.query_map(params![key], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
     ids.iter().map(|s| pid(s)).collect()
 }
@@ -190,9 +190,13 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> R<Vec<PersonView>> {
         args.len()
     };
     if let Some(n) = &q.name {
-        for t in name::tokens(n) {
-            let i = arg(t, &mut args);
-            sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM person_names n WHERE n.token = ?{i} AND n.person_id = p.id)"));
+        // Every token must be one of the person's name tokens. Folded tokens
+        // are letters and digits only, so quoting them is safe.
+        let tokens = name::tokens(n);
+        if !tokens.is_empty() {
+            let query = tokens.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" ");
+            let i = arg(query, &mut args);
+            sql.push_str(&format!(" AND p.num IN (SELECT rowid FROM person_names WHERE person_names MATCH ?{i})"));
         }
     }
     let today = q.age_on.unwrap_or_else(|| jiff::Zoned::now().date());
@@ -211,7 +215,9 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> R<Vec<PersonView>> {
         }
     }
     if q.encountered_from.is_some() || q.encountered_to.is_some() {
-        sql.push_str(" AND EXISTS (SELECT 1 FROM encounter_persons ep JOIN encounters e ON e.key = ep.key WHERE ep.person_id = p.id");
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM person_records ep JOIN encounters e ON e.key = ep.encounter_key WHERE ep.person_id = p.id",
+        );
         if let Some(from) = q.encountered_from {
             let i = arg(from.to_string(), &mut args);
             sql.push_str(&format!(" AND e.local_date >= ?{i}"));
@@ -360,6 +366,10 @@ pub fn findings(conn: &Connection, open_only: bool) -> R<Vec<FindingView>> {
 pub fn dump(conn: &Connection) -> R<String> {
     let mut out = String::new();
     for t in crate::schema::PROJECTION_TABLES {
+        if *t == "person_names" {
+            dump_names(conn, &mut out)?;
+            continue;
+        }
         let cols: Vec<String> = conn
             .prepare(&format!("SELECT name FROM pragma_table_info('{t}') ORDER BY cid"))
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -384,4 +394,21 @@ pub fn dump(conn: &Connection) -> R<String> {
         }
     }
     Ok(out)
+}
+
+/// The name index holds no readable rows (it is contentless): dump which
+/// person each token points to instead.
+fn dump_names(conn: &Connection, out: &mut String) -> R<()> {
+    conn.execute_batch("CREATE VIRTUAL TABLE IF NOT EXISTS temp.person_name_terms USING fts5vocab(main, person_names, instance);")
+        .map_err(db_err)?;
+    let mut st = conn
+        .prepare("SELECT t.term, p.id FROM temp.person_name_terms t JOIN persons p ON p.num = t.doc ORDER BY t.term, p.id")
+        .map_err(db_err)?;
+    let rows = st.query_map([], |r| Ok(format!("{}|{}|", r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
+    out.push_str("## person_names\n");
+    for r in rows {
+        out.push_str(&r.map_err(db_err)?);
+        out.push('\n');
+    }
+    Ok(())
 }

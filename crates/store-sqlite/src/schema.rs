@@ -2,10 +2,17 @@
 //! `idempotency`) is the truth; every other table is a projection that
 //! `rebuild` drops and recreates from the log.
 
+/// The on-disk format, kept in `PRAGMA user_version`. Bump it whenever a
+/// table changes shape, so an older data directory is refused with a clear
+/// message instead of being misread.
+/// 1: first format (text event ids, one row per name token).
+/// 2: 16-byte BLOB event ids, FTS5 name index, records and encounters in one table.
+pub const FORMAT: i64 = 2;
+
 pub const LOG: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     position   INTEGER PRIMARY KEY,
-    id         TEXT NOT NULL UNIQUE,
+    id         BLOB NOT NULL UNIQUE,
     stream     TEXT NOT NULL,
     version    INTEGER NOT NULL,
     type       TEXT NOT NULL,
@@ -43,12 +50,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ) WITHOUT ROWID;
 "#;
 
+/// Every projection table, in dump order. `person_names` is the FTS5 index
+/// of name tokens (one row per person, rowid = `persons.num`).
 pub const PROJECTION_TABLES: &[&str] = &[
     "persons",
     "person_names",
     "person_records",
     "encounters",
-    "encounter_persons",
     "custody",
     "families",
     "memberships",
@@ -61,7 +69,10 @@ pub const PROJECTION_TABLES: &[&str] = &[
 
 pub const PROJECTIONS: &str = r#"
 CREATE TABLE IF NOT EXISTS persons (
-    id TEXT PRIMARY KEY,
+    -- An explicit rowid: the name index refers to it, and VACUUM may renumber
+    -- an implicit one.
+    num INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     given TEXT, family TEXT,
     birth_date TEXT, birth_estimated INTEGER NOT NULL DEFAULT 0,
     sex TEXT, citizenship TEXT, a_number TEXT,
@@ -74,22 +85,22 @@ CREATE TABLE IF NOT EXISTS persons (
     referred_at TEXT,
     aged_out INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS person_names (
-    person_id TEXT NOT NULL, token TEXT NOT NULL,
-    PRIMARY KEY (token, person_id)
-) WITHOUT ROWID;
+-- One row per person: the folded name tokens, searched with MATCH. The
+-- 'ascii' tokenizer splits only on ASCII punctuation and spaces, which folded
+-- tokens never contain, so an FTS token is exactly a `name::tokens` token.
+CREATE VIRTUAL TABLE IF NOT EXISTS person_names USING fts5 (
+    tokens, content = '', contentless_delete = 1, tokenize = 'ascii', detail = none
+);
+-- A source record of a person, and the encounter it describes.
 CREATE TABLE IF NOT EXISTS person_records (
     source TEXT NOT NULL, record_id TEXT NOT NULL,
-    person_id TEXT NOT NULL, event_id TEXT NOT NULL, is_primary INTEGER NOT NULL,
+    person_id TEXT NOT NULL, event_id BLOB NOT NULL, is_primary INTEGER NOT NULL,
+    encounter_key TEXT NOT NULL,
     PRIMARY KEY (source, record_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS encounters (
     key TEXT PRIMARY KEY, at TEXT NOT NULL, at_utc TEXT NOT NULL, local_date TEXT NOT NULL,
     sector TEXT, station TEXT
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS encounter_persons (
-    source TEXT NOT NULL, record_id TEXT NOT NULL, key TEXT NOT NULL, person_id TEXT NOT NULL,
-    PRIMARY KEY (source, record_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS custody (
     position INTEGER PRIMARY KEY, person_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
@@ -107,7 +118,7 @@ CREATE TABLE IF NOT EXISTS memberships (
 CREATE TABLE IF NOT EXISTS separations (
     id TEXT PRIMARY KEY, family_id TEXT NOT NULL, reason_code TEXT NOT NULL, policy TEXT,
     narrative TEXT NOT NULL, approved_by TEXT NOT NULL, recorded_by TEXT NOT NULL,
-    at TEXT NOT NULL, at_utc TEXT NOT NULL, review TEXT NOT NULL, event_id TEXT NOT NULL
+    at TEXT NOT NULL, at_utc TEXT NOT NULL, review TEXT NOT NULL, event_id BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS separation_members (
     separation_id TEXT NOT NULL, person_id TEXT NOT NULL, PRIMARY KEY (separation_id, person_id)
@@ -132,8 +143,7 @@ CREATE INDEX IF NOT EXISTS persons_a_number ON persons (a_number);
 CREATE INDEX IF NOT EXISTS persons_birth ON persons (birth_date);
 CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
 CREATE INDEX IF NOT EXISTS encounters_date ON encounters (local_date);
-CREATE INDEX IF NOT EXISTS encounter_persons_key ON encounter_persons (key);
-CREATE INDEX IF NOT EXISTS encounter_persons_person ON encounter_persons (person_id);
+CREATE INDEX IF NOT EXISTS person_records_encounter ON person_records (encounter_key);
 CREATE INDEX IF NOT EXISTS custody_person ON custody (person_id);
 CREATE INDEX IF NOT EXISTS families_source ON families (source, source_family_id);
 CREATE INDEX IF NOT EXISTS memberships_person ON memberships (person_id);

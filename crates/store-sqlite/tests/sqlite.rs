@@ -33,8 +33,15 @@ fn populated() -> (TempDir, SqliteStore, Connection) {
     (dir, store, raw)
 }
 
+/// The first bad position, checked in one pass and with the log cut into
+/// 2, 3 and 4 ranges verified at once: every cut must find the same event.
 fn first_bad(store: &SqliteStore) -> Option<u64> {
-    verify::verify(store, &mut |_| {}).unwrap().first_bad.map(|b| b.position)
+    let whole = verify::verify(store, &mut |_| {}).unwrap().first_bad;
+    for parts in 2..=4 {
+        let cut = verify::verify_in_parts(store, parts, 0, &mut |_| {}).unwrap().first_bad;
+        assert_eq!(cut, whole, "verify in {parts} parts disagrees with one pass");
+    }
+    whole.map(|b| b.position)
 }
 
 #[test]
@@ -146,6 +153,37 @@ fn separate_connections_race_and_exactly_one_commits() {
     let conflicts = results.iter().filter(|r| matches!(r, Err(kinship_store::StoreError::Conflict { .. }))).count();
     assert_eq!((wins, conflicts), (1, 5), "{results:?}");
     assert!(verify::verify(&*make(), &mut |_| {}).unwrap().first_bad.is_none());
+}
+
+#[test]
+fn verify_in_parts_counts_every_event_of_an_intact_log() {
+    let (_dir, store, _raw) = populated();
+    for parts in 1..=4 {
+        let r = verify::verify_in_parts(&store, parts, 0, &mut |_| {}).unwrap();
+        assert_eq!((r.events, r.first_bad), (10, None), "{parts} parts");
+    }
+}
+
+#[test]
+fn an_event_past_the_head_is_reported() {
+    let (_dir, store, raw) = populated();
+    raw.execute_batch(
+        "INSERT INTO events SELECT 11, randomblob(16), stream, version + 100, type, payload, meta, hash, hash FROM events WHERE position = 10;",
+    )
+    .unwrap();
+    assert_eq!(first_bad(&store), Some(11));
+}
+
+#[test]
+fn a_data_directory_in_an_older_format_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    // Format 1 had no user_version and text event ids.
+    Connection::open(dir.path().join("kinship.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE events (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);")
+        .unwrap();
+    let err = SqliteStore::open_dir(dir.path()).err().expect("an old format must be refused").to_string();
+    assert!(err.contains("storage format 1") && err.contains("kinship export"), "{err}");
 }
 
 #[path = "parts/security.rs"]

@@ -17,16 +17,35 @@ pub struct Fields<'a> {
 }
 
 pub fn event_hash(prev: &[u8; 32], f: &Fields<'_>) -> [u8; 32] {
+    hash_parts(
+        prev,
+        f.position,
+        f.id.as_bytes(),
+        [f.stream.as_bytes(), f.event_type.as_bytes(), f.payload.as_bytes(), f.meta.as_bytes()],
+        f.version,
+    )
+}
+
+/// The hash of an event as stored, from its raw bytes (what `verify` reads).
+/// `prev` is the event's own stored link; an id that is not 16 bytes long is
+/// hashed as the nil id, so the event shows as altered.
+pub fn raw_hash(e: &crate::RawEvent<'_>) -> [u8; 32] {
+    let prev: [u8; 32] = e.prev_hash.try_into().unwrap_or([0xff; 32]);
+    let id: [u8; 16] = e.id.try_into().unwrap_or([0; 16]);
+    hash_parts(&prev, e.position, &id, [e.stream, e.event_type, e.payload, e.meta], e.version)
+}
+
+fn hash_parts(prev: &[u8; 32], position: u64, id: &[u8; 16], parts: [&[u8]; 4], version: u64) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev);
-    h.update(f.position.to_be_bytes());
-    h.update(f.id.as_bytes());
+    h.update(position.to_be_bytes());
+    h.update(id);
     // Length prefixes keep field boundaries unambiguous.
-    for part in [f.stream, f.event_type, f.payload, f.meta] {
+    for part in parts {
         h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
+        h.update(part);
     }
-    h.update(f.version.to_be_bytes());
+    h.update(version.to_be_bytes());
     h.finalize().into()
 }
 

@@ -92,8 +92,11 @@ fn separated_children_says_where_the_child_is_where_the_parent_is_since_when_and
 #[test]
 fn the_demo_loads_and_rebuild_equals_live() {
     let env = env();
-    let s = kinship_app::demo::load(&env.engine, env.dir.path(), 30).unwrap();
+    let s = kinship_app::demo::load(&env.engine, env.dir.path(), 100).unwrap();
     assert!(s.separations > 0 && s.reunifications > 0 && s.transfers > 0, "{s:?}");
+    assert!(s.persons > 500 && s.families > 50, "{s:?}");
+    // Every step of the demo's story is accepted by the core.
+    assert_eq!((s.story.refused_total(), s.story.unresolved, s.rejected), (0, 0, 0), "{s:?}");
     let today = jiff::Zoned::now().date();
     assert!(!env.engine.store.separated_children(today).unwrap().is_empty());
     let clocks = kinship_app::report::clocks_report(&env.engine, jiff::Timestamp::now()).unwrap();
