@@ -13,6 +13,12 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Input(String),
+    /// The caller's role may not do or see this (a field class or permission).
+    #[error("{0}")]
+    Denied(String),
+    /// The audit record could not be written, so the request was not served.
+    #[error("the audit log cannot be written, so the request was not served: {0}")]
+    AuditUnavailable(String),
 }
 
 impl AppError {

@@ -2,6 +2,7 @@
 //! and export of the interchange format, the data-quality checks that turn
 //! what is wrong with a family into findings, and the demo scenario.
 
+pub mod access;
 pub mod demo;
 pub mod engine;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod export;
 pub mod import;
 pub mod quality;
 pub mod report;
+pub mod service;
 pub mod story;
 
 pub use engine::{BatchOutcome, Engine, Outcome};

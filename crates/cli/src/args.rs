@@ -95,6 +95,8 @@ pub enum Cmd {
     Sim(crate::sim::SimArgs),
     #[command(flatten)]
     Act(Action),
+    #[command(flatten)]
+    Server(crate::server_cli::ServerCmd),
 }
 
 #[derive(Args, Debug)]

@@ -4,15 +4,21 @@
 
 use crate::args::Cli;
 use anyhow::{Context, Result, bail};
-use kinship_store::Store;
+use kinship_store::{Accounts, AuditLog, Store};
 use kinship_store_postgres::{PgStore, is_postgres_url};
 use kinship_store_sqlite::SqliteStore;
 use std::process::ExitCode;
 
-/// The store chosen at run time.
-pub type AnyStore = Box<dyn Store>;
+/// What the CLI needs of a backend: the log and its projections, the audit
+/// log (`verify` checks both) and accounts. Both backends are all three.
+pub trait FullStore: Store + AuditLog + Accounts {}
+impl<T: Store + AuditLog + Accounts> FullStore for T {}
 
-fn database(cli: &Cli) -> Result<Option<&str>> {
+/// The store chosen at run time.
+pub type AnyStore = Box<dyn FullStore>;
+
+/// The PostgreSQL URL given with --database (KINSHIP_DATABASE), if any.
+pub fn database(cli: &Cli) -> Result<Option<&str>> {
     match cli.database.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(url) if is_postgres_url(url) => Ok(Some(url)),

@@ -22,6 +22,7 @@ macro_rules! out {
 mod act;
 mod args;
 mod db;
+mod server_cli;
 mod show;
 mod sim;
 
@@ -63,9 +64,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Cmd::Migrate { app_role } = &cli.command {
         return db::migrate(&cli, app_role.as_deref());
     }
-    // Generating a scenario needs no store (`--load` opens it itself).
-    if let Cmd::Sim(args) = &cli.command {
-        return sim::run(&cli, args);
+    // Generating a scenario needs no store (`--load` opens it itself); the
+    // server's commands open their own backend (SQLite or PostgreSQL).
+    match &cli.command {
+        Cmd::Sim(args) => return sim::run(&cli, args),
+        Cmd::Server(cmd) => return server_cli::run(&cli, cmd, profile(&cli)?),
+        _ => {}
     }
     let engine = open(&cli)?;
     let json = cli.json;
@@ -78,7 +82,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Demo { families, write_extract: None } => show::demo(&engine, &db::demo_dir(&cli)?, &db::place(&cli), *families, json),
         Cmd::Import { files, assume_tz, format } => show::import(&engine, files, assume_tz.as_deref(), format.as_deref(), json),
         Cmd::Export { out } => show::export(&engine, out.as_deref()),
-        Cmd::Verify => show::verify(&engine, json),
+        Cmd::Verify => server_cli::verify(&engine, json),
         Cmd::Rebuild => show::rebuild(&engine, json),
         Cmd::Person { key } => show::person(&engine, key, json),
         Cmd::Search(q) => show::search(&engine, q, json),
@@ -91,5 +95,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Act(action) => act::run(&engine, &cli, action),
         Cmd::Migrate { app_role } => db::migrate(&cli, app_role.as_deref()),
         Cmd::Sim(args) => sim::run(&cli, args),
+        Cmd::Server(cmd) => server_cli::run(&cli, cmd, engine.profile.clone()),
     }
 }

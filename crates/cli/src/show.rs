@@ -8,7 +8,7 @@ use kinship_app::Engine;
 use kinship_app::import::{self, Format, ImportOptions};
 use kinship_app::report;
 use kinship_domain::FamilyId;
-use kinship_store::{SearchQuery, Store, verify};
+use kinship_store::{SearchQuery, Store};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -120,21 +120,6 @@ pub fn export(engine: &E, out: Option<&Path>) -> Result<ExitCode> {
     };
     eprintln!("exported {n} records");
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn verify(engine: &E, json: bool) -> Result<ExitCode> {
-    let pb = bar(Some(engine.store.head()?.position), "verifying");
-    let r = verify::verify(&engine.store, &mut |p| pb.set_position(p))?;
-    pb.finish_and_clear();
-    if json {
-        print_json(&r)?;
-    } else {
-        match &r.first_bad {
-            None => outln!("event log intact: {} events, head {}", r.events, r.head_hash),
-            Some(b) => outln!("event log DAMAGED at position {}: {}", b.position, b.reason),
-        }
-    }
-    Ok(if r.first_bad.is_some() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
 pub fn rebuild(engine: &E, json: bool) -> Result<ExitCode> {

@@ -191,6 +191,13 @@ fn every_command_runs_on_postgresql_with_database() {
     let other = kinship_store_postgres::testing::fresh_database().unwrap();
     let i = pg(&other.app_url, &["import", "--json", out.to_str().unwrap()]);
     assert_eq!(i.status.code(), Some(0), "{}", text(&i));
+    // Accounts and the audit log live in PostgreSQL too; verify checks both logs.
+    let u = k(&["--role", "orr_case_manager", "--agency", "ORR", "user", "add", "alice"]);
+    assert!(u.status.success() && text(&u).contains("one-time password"), "{}", text(&u));
+    assert!(text(&k(&["user", "list"])).contains("alice"));
+    let v = k(&["verify", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert!(v.status.success() && report["audit"]["first_bad"].is_null(), "{}", text(&v));
     // A URL that is not PostgreSQL is refused without being echoed.
     let bad = k(&["--database", "mysql://u:hunter2@h/db", "verify"]);
     assert_eq!(bad.status.code(), Some(1));

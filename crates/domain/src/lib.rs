@@ -21,6 +21,7 @@ pub mod person;
 pub mod profile;
 pub mod state;
 pub mod time;
+pub mod visibility;
 
 pub use actor::{Actor, CommandMeta};
 pub use anumber::ANumber;

@@ -22,6 +22,13 @@ pub struct Profile {
     pub clocks: BTreeMap<String, Clock>,
     pub review: Review,
     pub roles: BTreeMap<String, RoleDef>,
+    /// Parts of a person's record that are shown or withheld as a whole.
+    #[serde(default)]
+    pub field_classes: BTreeMap<String, crate::visibility::FieldClassDef>,
+    /// Per role: which persons it reaches and which field classes it sees.
+    /// A role without an entry reaches and sees nothing.
+    #[serde(default)]
+    pub access: BTreeMap<String, crate::visibility::RoleAccess>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -112,6 +119,10 @@ pub const PERMISSIONS: &[&str] = &[
     "finding.raise",
     "finding.resolve",
     "prosecution.refer",
+    // Read the audit log (who looked at whom).
+    "audit.read",
+    // Manage accounts and API tokens.
+    "account.manage",
 ];
 
 impl Profile {
@@ -158,6 +169,39 @@ impl Profile {
         for (key, perm) in [("review.level1", &self.review.level1), ("review.level2", &self.review.level2)] {
             if !PERMISSIONS.contains(&perm.as_str()) {
                 return Err(fail(key.into(), format!("unknown permission {perm:?}")));
+            }
+        }
+        self.validate_access(&fail)
+    }
+
+    fn validate_access(&self, fail: &dyn Fn(String, String) -> ProfileError) -> Result<(), ProfileError> {
+        for builtin in crate::visibility::BUILTIN_CLASSES {
+            if !self.access.is_empty() && !self.field_classes.contains_key(*builtin) {
+                return Err(fail("field_classes".into(), format!("field class {builtin:?} must be declared")));
+            }
+        }
+        for (name, class) in &self.field_classes {
+            if let Some(c) = class.summary.iter().find(|c| !class.columns.contains(c)) {
+                return Err(fail(format!("field_classes.{name}.summary"), format!("{c:?} is not one of this class's columns")));
+            }
+            for c in &class.columns {
+                if self.field_classes.iter().filter(|(_, d)| d.columns.contains(c)).count() > 1 {
+                    return Err(fail(format!("field_classes.{name}.columns"), format!("column {c:?} belongs to more than one class")));
+                }
+            }
+        }
+        for (role, access) in &self.access {
+            if !self.roles.contains_key(role) {
+                return Err(fail(format!("access.{role}"), format!("role {role:?} is not declared under [roles]")));
+            }
+            for (class, level) in &access.see {
+                let Some(def) = self.field_classes.get(class) else {
+                    let known: Vec<&str> = self.field_classes.keys().map(String::as_str).collect();
+                    return Err(fail(format!("access.{role}.see"), format!("unknown field class {class:?}; known: {}", known.join(", "))));
+                };
+                if *level == crate::visibility::Level::Summary && def.summary.is_empty() {
+                    return Err(fail(format!("access.{role}.see"), format!("field class {class:?} has no summary columns to show")));
+                }
             }
         }
         Ok(())
@@ -266,5 +310,38 @@ mod tests {
         let text = DEFAULT_PROFILE.replace("may = [\"finding.resolve\"]", "may = [\"finding.resolv\"]");
         let err = Profile::parse(&text, "t.toml").err();
         assert_eq!(err.map(|e| e.key), Some("roles.hq_analyst.may".to_string()));
+    }
+
+    #[test]
+    fn default_visibility_matches_the_issue() {
+        use crate::visibility::{Level, Reach};
+        let Ok(p) = Profile::default_profile() else { return };
+        assert_eq!(p.sees("orr_case_manager", "criminal_history"), Some(Level::Summary));
+        assert_eq!(p.field_classes.get("criminal_history").map(|c| c.summary.clone()), Some(vec!["criminal_history_category".to_string()]));
+        assert_eq!(p.sees("bp_agent", "health"), Some(Level::Summary));
+        assert_eq!(p.field_classes.get("health").map(|c| c.summary.clone()), Some(vec!["health_intake_screening".to_string()]));
+        assert_eq!(p.reach("auditor"), Reach::None);
+        assert!(p.access.get("auditor").is_some_and(|a| a.see.is_empty()));
+        assert!(p.permits("auditor", "HQ", "audit.read"));
+        assert_eq!(p.sees("importer-that-does-not-exist", "identity"), None, "denied by default");
+    }
+
+    #[test]
+    fn an_unknown_field_class_in_access_is_refused_with_its_line() {
+        let text = DEFAULT_PROFILE
+            .replace("[access.hq_analyst]\nreach = \"all\"\nsee = { identity", "[access.hq_analyst]\nreach = \"all\"\nsee = { identiy");
+        let err = Profile::parse(&text, "t.toml").err();
+        assert_eq!(err.as_ref().map(|e| e.key.as_str()), Some("access.hq_analyst.see"), "{err:?}");
+        assert!(err.is_some_and(|e| e.message.contains("identiy")));
+    }
+
+    #[test]
+    fn summary_for_a_class_without_summary_columns_is_refused() {
+        let text = DEFAULT_PROFILE.replace(
+            "[access.hq_analyst]\nreach = \"all\"\nsee = { identity = \"full\"",
+            "[access.hq_analyst]\nreach = \"all\"\nsee = { identity = \"summary\"",
+        );
+        let err = Profile::parse(&text, "t.toml").err();
+        assert!(err.is_some_and(|e| e.key == "access.hq_analyst.see" && e.message.contains("no summary")));
     }
 }

@@ -219,3 +219,20 @@ macro_rules! forward_store {
 use std::sync::Arc;
 forward_store!(Box);
 forward_store!(Arc);
+
+/// A boxed audit log is an audit log (`kinship verify` checks the audit log
+/// of the store the CLI chose at run time).
+impl<T: AuditLog + ?Sized> AuditLog for Box<T> {
+    fn audit_append(&self, entry: &AuditEntry) -> Result<AuditRecord, StoreError> {
+        (**self).audit_append(entry)
+    }
+    fn audit_query(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        (**self).audit_query(q)
+    }
+    fn audit_read_from(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        (**self).audit_read_from(after, limit)
+    }
+    fn audit_head(&self) -> Result<LogHead, StoreError> {
+        (**self).audit_head()
+    }
+}
