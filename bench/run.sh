@@ -79,8 +79,17 @@ if (( big > 0 )); then
   big_line="| report separated-children ($held encounters, $kids children listed, store $size MB) | median of 5 | $med | $peak | ≤ 0.1 s at 10.7 M |"
 fi
 
-# -- 3. PostgreSQL import (the pg helper adds it here: same BP extract, rows/s + peak RSS) --
-pg_line="| import into PostgreSQL | (pg helper: to be added) | – | – | – |"
+# -- 3. PostgreSQL import of the same BP extract (private cluster: bench/pg-cluster.sh; more in bench/pg.sh) --
+pg_line="| import BP extract into PostgreSQL | skipped (PostgreSQL 15 not installed) | – | – | – |"
+source bench/pg-cluster.sh
+if pg_cluster_available; then
+  trap 'pg_cluster_stop; rm -rf "$work"' EXIT
+  pg_cluster_start
+  run pgimport "$bin" --data "$work/pg-unused" --database "$pg_url" import --json "$work/scn/BP.csv"
+  grep -q '"rejected":0' "$work/pgimport.out" || { echo "PostgreSQL import failed:"; cat "$work/pgimport.err" "$work/pgimport.out" | head -20; exit 1; }
+  pg_cluster_stop
+  pg_line="| import BP extract into PostgreSQL $(pg_version), loopback (log + hashes + projections) | $(rate "$rows" "$(secs pgimport)") rows/s | $(secs pgimport) | $(mb pgimport) (client) | – |"
+fi
 # -- 4. command latency at fixed offered rates (the server helper adds it here) --
 # `kinship load` starts a private server on a temporary SQLite store and offers
 # RecordPerson commands (3 events + audit record each) over loopback HTTP at

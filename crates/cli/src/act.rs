@@ -2,13 +2,13 @@
 //! `--as/--role/--agency` and checked by the core like any other command.
 
 use crate::args::{Action, Cli};
+use crate::db::AnyStore;
 use anyhow::{Result, anyhow};
 use kinship_app::Engine;
 use kinship_domain::command::Command;
 use kinship_domain::family::ReviewDecision;
 use kinship_domain::person::Citizenship;
 use kinship_domain::{Actor, FamilyId, FindingId, PersonId, SeparationId};
-use kinship_store_sqlite::SqliteStore;
 use std::process::ExitCode;
 
 fn person(s: &str) -> Result<PersonId> {
@@ -19,7 +19,7 @@ fn family(s: &str) -> Result<FamilyId> {
     FamilyId::parse(s).ok_or_else(|| anyhow!("{s:?} is not a family id (F-…)"))
 }
 
-pub fn run(engine: &Engine<SqliteStore>, cli: &Cli, action: &Action) -> Result<ExitCode> {
+pub fn run(engine: &Engine<AnyStore>, cli: &Cli, action: &Action) -> Result<ExitCode> {
     let cmd = match action {
         Action::Separate { family: f, members, reason, policy, narrative, approved_by } => Command::RecordSeparation {
             family: family(f)?,
@@ -65,7 +65,7 @@ pub fn run(engine: &Engine<SqliteStore>, cli: &Cli, action: &Action) -> Result<E
     };
     let actor = Actor { user: cli.user.clone(), agency: cli.agency.clone(), role: cli.role.clone() };
     let key = cli.key.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let meta = Engine::<SqliteStore>::meta(&actor, key);
+    let meta = Engine::<AnyStore>::meta(&actor, key);
     let out = engine.execute(&meta, &cmd)?;
     let ids = match &cmd {
         Command::RecordSeparation { separation, .. } => format!(" separation {separation}"),

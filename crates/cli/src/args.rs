@@ -13,6 +13,10 @@ pub struct Cli {
     /// Data directory (created on first use).
     #[arg(long, global = true, env = "KINSHIP_DATA", default_value = "./kinship-data")]
     pub data: PathBuf,
+    /// A PostgreSQL server to use instead of the embedded store:
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+    #[arg(long, global = true, env = "KINSHIP_DATABASE", hide_env_values = true)]
+    pub database: Option<String>,
     /// Jurisdiction profile (TOML). Default: the built-in U.S. profile.
     #[arg(long, global = true, env = "KINSHIP_PROFILE")]
     pub profile: Option<PathBuf>,
@@ -84,6 +88,13 @@ pub enum Cmd {
     Link {
         #[command(subcommand)]
         cmd: crate::link::LinkCmd,
+    },
+    /// Create or upgrade the PostgreSQL schema (run as the database owner).
+    Migrate {
+        /// The role the application connects as: it may read the log and
+        /// append to it (never change or remove an event), and maintain the projections.
+        #[arg(long)]
+        app_role: Option<String>,
     },
     /// Generate a synthetic border scenario: agency extracts, ground truth and the story after the encounters.
     Sim(crate::sim::SimArgs),

@@ -21,6 +21,7 @@ macro_rules! out {
 
 mod act;
 mod args;
+mod db;
 mod link;
 mod server_cli;
 mod show;
@@ -31,7 +32,6 @@ use args::{Cli, Cmd, ReportCmd};
 use clap::Parser;
 use kinship_app::Engine;
 use kinship_domain::Profile;
-use kinship_store_sqlite::SqliteStore;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -55,15 +55,18 @@ fn profile(cli: &Cli) -> Result<Profile> {
     }
 }
 
-fn open(cli: &Cli) -> Result<Engine<SqliteStore>> {
+fn open(cli: &Cli) -> Result<Engine<db::AnyStore>> {
     let profile = profile(cli)?;
-    let store = SqliteStore::open_dir(&cli.data).with_context(|| format!("cannot open the store in {}", cli.data.display()))?;
-    Ok(Engine::new(store, profile))
+    Ok(Engine::new(db::open_store(cli)?, profile))
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    // Before opening: opening as the owner would migrate without the grants.
+    if let Cmd::Migrate { app_role } = &cli.command {
+        return db::migrate(&cli, app_role.as_deref());
+    }
     // Generating a scenario needs no store (`--load` opens it itself); the
-    // server's commands open their own backend (SQLite or, later, PostgreSQL);
+    // server's commands open their own backend (SQLite or PostgreSQL);
     // batch linkage reads files only.
     match &cli.command {
         Cmd::Sim(args) => return sim::run(&cli, args),
@@ -79,7 +82,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("wrote {rows} rows to {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Demo { families, write_extract: None } => show::demo(&engine, &cli.data, *families, json),
+        Cmd::Demo { families, write_extract: None } => show::demo(&engine, &db::demo_dir(&cli)?, &db::place(&cli), *families, json),
         Cmd::Import { files, assume_tz, format } => show::import(&engine, files, assume_tz.as_deref(), format.as_deref(), json),
         Cmd::Export { out } => show::export(&engine, out.as_deref()),
         Cmd::Verify => server_cli::verify(&engine, json),
@@ -94,6 +97,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
         Cmd::Link { cmd } => link::run(engine.profile.clone(), cmd),
+        Cmd::Migrate { app_role } => db::migrate(&cli, app_role.as_deref()),
         Cmd::Sim(args) => sim::run(&cli, args),
         Cmd::Server(cmd) => server_cli::run(&cli, cmd, engine.profile.clone()),
     }

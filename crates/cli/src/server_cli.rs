@@ -11,6 +11,7 @@ use kinship_app::service::Service;
 use kinship_domain::Profile;
 use kinship_store::audit::{AuditQuery, verify_audit};
 use kinship_store::verify;
+use kinship_store_postgres::PgStore;
 use kinship_store_sqlite::SqliteStore;
 use kinship_web::{Backend, Options, auth};
 use std::net::SocketAddr;
@@ -65,10 +66,6 @@ pub enum ServerCmd {
 pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Store: a SQLite database directory (default: --data). PostgreSQL
-    /// (`postgres://…`) is wired in with the PostgreSQL backend.
-    #[arg(long)]
-    pub database: Option<String>,
     /// Load the demo scenario into an empty store and create one demo account per role.
     #[arg(long)]
     pub demo: bool,
@@ -119,16 +116,13 @@ pub enum TokenCmd {
     List,
 }
 
-fn backend(cli: &Cli, database: Option<&str>) -> Result<Backend> {
-    let dir = match database {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            bail!("this build has no PostgreSQL backend yet; give a SQLite data directory or leave --database out")
-        }
-        Some(url) => PathBuf::from(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)),
-        None => cli.data.clone(),
-    };
-    let store = SqliteStore::open_dir(&dir).with_context(|| format!("cannot open the store in {}", dir.display()))?;
-    Ok(Backend::of(store))
+/// The backend `--database` (KINSHIP_DATABASE) names: PostgreSQL, or the
+/// embedded SQLite store in --data.
+fn backend(cli: &Cli) -> Result<Backend> {
+    Ok(match crate::db::database(cli)? {
+        Some(url) => Backend::of(PgStore::open(url).context("cannot open the PostgreSQL store")?),
+        None => Backend::of(SqliteStore::open_dir(&cli.data).with_context(|| format!("cannot open the store in {}", cli.data.display()))?),
+    })
 }
 
 pub fn run(cli: &Cli, cmd: &ServerCmd, profile: Profile) -> Result<ExitCode> {
@@ -148,7 +142,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
-    let backend = backend(cli, args.database.as_deref())?;
+    let backend = backend(cli)?;
     if args.demo && backend.store.head()?.position == 0 {
         let engine = Engine::new(backend.store.clone(), profile.clone());
         std::fs::create_dir_all(&cli.data)?;
@@ -190,7 +184,7 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
 }
 
 fn user(cli: &Cli, cmd: &UserCmd, profile: &Profile) -> Result<ExitCode> {
-    let b = backend(cli, None)?;
+    let b = backend(cli)?;
     let a = b.accounts.as_ref();
     match cmd {
         UserCmd::Add { username } => {
@@ -230,7 +224,7 @@ fn user(cli: &Cli, cmd: &UserCmd, profile: &Profile) -> Result<ExitCode> {
 }
 
 fn token(cli: &Cli, cmd: &TokenCmd, profile: &Profile) -> Result<ExitCode> {
-    let b = backend(cli, None)?;
+    let b = backend(cli)?;
     let a = b.accounts.as_ref();
     match cmd {
         TokenCmd::Issue { label, scopes } => {
@@ -272,7 +266,7 @@ fn audit(
     since: Option<&str>,
     limit: usize,
 ) -> Result<ExitCode> {
-    let b = backend(cli, None)?;
+    let b = backend(cli)?;
     let service = Service::new(Engine::new(b.store, profile), AuditWriter::new(b.audit));
     let who = Principal { user: cli.user.clone(), agency: cli.agency.clone(), role: cli.role.clone(), token: None, source: "cli".into() };
     let q = AuditQuery { subject: subject.clone(), user: user.clone(), since: since.map(parse_since).transpose()?, limit };
@@ -336,7 +330,7 @@ fn load(profile: Profile, rate: u32, duration: &str, url: Option<&str>, token: O
 }
 
 /// `kinship verify`: the event log and the audit log, both.
-pub fn verify(engine: &Engine<SqliteStore>, json: bool) -> Result<ExitCode> {
+pub fn verify(engine: &Engine<crate::db::AnyStore>, json: bool) -> Result<ExitCode> {
     let events = verify::verify(&engine.store, &mut |_| {})?;
     let audit = verify_audit(&engine.store, &mut |_| {})?;
     if json {

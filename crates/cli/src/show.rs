@@ -1,6 +1,7 @@
 //! Queries and maintenance commands, printed as text or JSON.
 
 use crate::args::SearchArgs;
+use crate::db::AnyStore;
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kinship_app::Engine;
@@ -8,11 +9,10 @@ use kinship_app::import::{self, Format, ImportOptions};
 use kinship_app::report;
 use kinship_domain::FamilyId;
 use kinship_store::{SearchQuery, Store};
-use kinship_store_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-type E = Engine<SqliteStore>;
+type E = Engine<AnyStore>;
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
     outln!("{}", serde_json::to_string_pretty(v)?);
@@ -31,17 +31,18 @@ fn bar(len: Option<u64>, what: &str) -> ProgressBar {
     pb
 }
 
-pub fn demo(engine: &E, data: &Path, families: usize, json: bool) -> Result<ExitCode> {
+/// `data` is where the scenario's extract is written; `place` names the store it loads into.
+pub fn demo(engine: &E, data: &Path, place: &str, families: usize, json: bool) -> Result<ExitCode> {
     let head = engine.store.head()?;
     if head.position == 0 {
         let s = kinship_app::demo::load(engine, data, families)?;
         let today = jiff::Zoned::now().date();
-        kinship_app::sweep::age_outs(engine, today, &|k| Engine::<SqliteStore>::meta(&kinship_app::sweep::system_actor(), k))?;
+        kinship_app::sweep::age_outs(engine, today, &|k| Engine::<AnyStore>::meta(&kinship_app::sweep::system_actor(), k))?;
         if !json {
             outln!(
                 "Loaded the demo into {}: {} people seen in the last {} days, {} agency records, {} families recorded, \
                  {} separations, {} transfers, {} reunifications ({} story steps applied).\n",
-                data.display(),
+                place,
                 s.persons,
                 kinship_app::demo::DAYS,
                 s.rows,
@@ -53,7 +54,7 @@ pub fn demo(engine: &E, data: &Path, families: usize, json: bool) -> Result<Exit
             );
         }
     } else if !json {
-        outln!("{} already holds {} events; showing the report over them.\n", data.display(), head.position);
+        outln!("{place} already holds {} events; showing the report over them.\n", head.position);
     }
     separated_children(engine, json)?;
     if !json {
@@ -298,7 +299,7 @@ pub fn clocks(engine: &E, json: bool) -> Result<ExitCode> {
 
 pub fn sweep(engine: &E, json: bool) -> Result<ExitCode> {
     let today = jiff::Zoned::now().date();
-    let n = kinship_app::sweep::age_outs(engine, today, &|k| Engine::<SqliteStore>::meta(&kinship_app::sweep::system_actor(), k))?;
+    let n = kinship_app::sweep::age_outs(engine, today, &|k| Engine::<AnyStore>::meta(&kinship_app::sweep::system_actor(), k))?;
     if json {
         print_json(&serde_json::json!({ "aged_out": n }))?;
     } else {

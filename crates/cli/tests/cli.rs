@@ -150,6 +150,86 @@ fn separation_commands_from_the_cli_are_checked_by_the_core() {
     assert_eq!(text(&o).matches("may not do").count(), 1, "{}", text(&o));
 }
 
+/// `--database postgres://…` (or KINSHIP_DATABASE) runs every command on
+/// PostgreSQL, connected as a role that may not change the log; nothing is
+/// written to an embedded store.
+#[test]
+fn every_command_runs_on_postgresql_with_database() {
+    let db = kinship_store_postgres::testing::fresh_database().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let pg = |url: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kinship"))
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .env("KINSHIP_DATABASE", url)
+            .env_remove("KINSHIP_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let k = |args: &[&str]| pg(&db.app_url, args);
+    let o = k(&["demo", "--families", "12"]);
+    assert!(o.status.success() && text(&o).contains("currently separated from a parent"), "{}", text(&o));
+    assert!(!data.join("kinship.db").exists(), "the embedded store was not used");
+    let v = k(&["verify", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert!(v.status.success() && report["first_bad"].is_null() && report["events"].as_u64() > Some(50), "{}", text(&v));
+    assert!(k(&["rebuild"]).status.success());
+    let j = k(&["report", "separated-children", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    let child = rows[0]["child"]["id"].as_str().unwrap().to_string();
+    let p = k(&["person", &child]);
+    assert!(p.status.success() && text(&p).contains("custody history"), "{}", text(&p));
+    let s = k(&["search", "--max-age", "17", "--json"]);
+    assert!(!serde_json::from_slice::<serde_json::Value>(&s.stdout).unwrap().as_array().unwrap().is_empty(), "{}", text(&s));
+    assert!(k(&["report", "findings"]).status.success());
+    assert!(k(&["report", "clocks"]).status.success());
+    let out = dir.path().join("export.csv");
+    assert!(k(&["export", "--out", out.to_str().unwrap()]).status.success());
+    // The export imports into another PostgreSQL database, every row loading.
+    let other = kinship_store_postgres::testing::fresh_database().unwrap();
+    let i = pg(&other.app_url, &["import", "--json", out.to_str().unwrap()]);
+    assert_eq!(i.status.code(), Some(0), "{}", text(&i));
+    // Accounts and the audit log live in PostgreSQL too; verify checks both logs.
+    let u = k(&["--role", "orr_case_manager", "--agency", "ORR", "user", "add", "alice"]);
+    assert!(u.status.success() && text(&u).contains("one-time password"), "{}", text(&u));
+    assert!(text(&k(&["user", "list"])).contains("alice"));
+    let v = k(&["verify", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert!(v.status.success() && report["audit"]["first_bad"].is_null(), "{}", text(&v));
+    // A URL that is not PostgreSQL is refused without being echoed.
+    let bad = k(&["--database", "mysql://u:hunter2@h/db", "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).contains("postgres://") && !text(&bad).contains("hunter2"), "{}", text(&bad));
+}
+
+/// `kinship migrate` creates the schema as the owner and grants the
+/// application role; that role can then use the store but not alter the log.
+#[test]
+fn migrate_grants_the_application_role_what_it_needs() {
+    use kinship_store_postgres::testing;
+    let db = testing::server().unwrap().empty_database().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |url: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kinship")).arg("--data").arg(dir.path()).arg("--database").arg(url).args(args).output().unwrap()
+    };
+    let o = run(&db.app_url, &["verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("kinship migrate"), "{}", text(&o));
+    let o = run(&db.owner_url, &["migrate", "--app-role", testing::APP_ROLE]);
+    let applied = format!("{} migration(s) applied", kinship_store_postgres::migrate::MIGRATIONS.len());
+    assert!(o.status.success() && text(&o).contains(&applied), "{}", text(&o));
+    let f = dir.path().join("one.csv");
+    std::fs::write(&f, format!("{HEADER}\nBP,R1,EV1,2018-05-07T14:32:00-06:00,ANA,LOPEZ,1990-01-01,,,\n")).unwrap();
+    assert_eq!(run(&db.app_url, &["import", f.to_str().unwrap()]).status.code(), Some(0));
+    let mut app = db.connect_as_app().unwrap();
+    let e = app.batch_execute("DELETE FROM events").unwrap_err();
+    assert!(e.as_db_error().unwrap().message().contains("permission denied"), "{e:?}");
+    let o = run(&db.app_url, &["verify"]);
+    assert!(o.status.success() && text(&o).contains("intact"), "{}", text(&o));
+}
+
 #[test]
 fn sim_writes_a_scenario_and_refuses_bad_parameters_by_name() {
     let dir = tempfile::tempdir().unwrap();
@@ -324,7 +404,7 @@ mod architecture {
         for lint in ["unwrap_used = \"deny\"", "expect_used = \"deny\"", "panic = \"deny\""] {
             assert!(ws.contains(lint), "workspace lints must {lint}");
         }
-        for krate in ["domain", "store", "store-sqlite", "app", "cli", "sim", "linkage"] {
+        for krate in ["domain", "store", "store-sqlite", "store-postgres", "app", "cli", "sim", "linkage"] {
             let m = std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
             assert!(m.contains("[lints]\nworkspace = true"), "{krate} must inherit the workspace lints");
         }

@@ -152,58 +152,87 @@ pub trait Store: Send + Sync {
     fn projection_dump(&self) -> Result<String, StoreError>;
 }
 
-/// A shared store is a store: lets the server hand one `Arc<dyn Store>` to
-/// the engine, the reports and its own handlers.
-impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
-    fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
-        (**self).append(batch)
+/// A boxed or shared store is a store: the CLI picks its backend at run time
+/// (`Box<dyn Store>`); the server hands one `Arc<dyn Store>` to the engine,
+/// the reports and its own handlers.
+macro_rules! forward_store {
+    ($ptr:ident) => {
+        impl<T: Store + ?Sized> Store for $ptr<T> {
+            fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
+                (**self).append(batch)
+            }
+            fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError> {
+                (**self).recall(key)
+            }
+            fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+                (**self).stream_version(stream)
+            }
+            fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError> {
+                (**self).read_stream(stream)
+            }
+            fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+                (**self).read_from(after, limit)
+            }
+            fn head(&self) -> Result<LogHead, StoreError> {
+                (**self).head()
+            }
+            fn scan(&self, after: u64, until: u64, f: &mut dyn FnMut(&RawEvent<'_>) -> bool) -> Result<(), StoreError> {
+                (**self).scan(after, until, f)
+            }
+            fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
+                (**self).rebuild(progress)
+            }
+            fn person_by_record(&self, record: &SourceRef) -> Result<Option<PersonId>, StoreError> {
+                (**self).person_by_record(record)
+            }
+            fn persons_by_a_number(&self, a_number: &ANumber) -> Result<Vec<PersonId>, StoreError> {
+                (**self).persons_by_a_number(a_number)
+            }
+            fn family_by_source(&self, family: &SourceRef) -> Result<Option<FamilyId>, StoreError> {
+                (**self).family_by_source(family)
+            }
+            fn persons_in_encounter(&self, key: &str) -> Result<Vec<PersonId>, StoreError> {
+                (**self).persons_in_encounter(key)
+            }
+            fn person(&self, id: PersonId) -> Result<Option<PersonView>, StoreError> {
+                (**self).person(id)
+            }
+            fn custody_history(&self, id: PersonId) -> Result<Vec<CustodyEntry>, StoreError> {
+                (**self).custody_history(id)
+            }
+            fn search(&self, query: &SearchQuery) -> Result<Vec<PersonView>, StoreError> {
+                (**self).search(query)
+            }
+            fn separated_children(&self, today: jiff::civil::Date) -> Result<Vec<SeparatedChild>, StoreError> {
+                (**self).separated_children(today)
+            }
+            fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError> {
+                (**self).findings(open_only)
+            }
+            fn projection_dump(&self) -> Result<String, StoreError> {
+                (**self).projection_dump()
+            }
+        }
+    };
+}
+
+use std::sync::Arc;
+forward_store!(Box);
+forward_store!(Arc);
+
+/// A boxed audit log is an audit log (`kinship verify` checks the audit log
+/// of the store the CLI chose at run time).
+impl<T: AuditLog + ?Sized> AuditLog for Box<T> {
+    fn audit_append(&self, entry: &AuditEntry) -> Result<AuditRecord, StoreError> {
+        (**self).audit_append(entry)
     }
-    fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError> {
-        (**self).recall(key)
+    fn audit_query(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        (**self).audit_query(q)
     }
-    fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
-        (**self).stream_version(stream)
+    fn audit_read_from(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        (**self).audit_read_from(after, limit)
     }
-    fn read_stream(&self, stream: &StreamId) -> Result<Vec<StoredEvent>, StoreError> {
-        (**self).read_stream(stream)
-    }
-    fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        (**self).read_from(after, limit)
-    }
-    fn head(&self) -> Result<LogHead, StoreError> {
-        (**self).head()
-    }
-    fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
-        (**self).rebuild(progress)
-    }
-    fn person_by_record(&self, record: &SourceRef) -> Result<Option<PersonId>, StoreError> {
-        (**self).person_by_record(record)
-    }
-    fn persons_by_a_number(&self, a_number: &ANumber) -> Result<Vec<PersonId>, StoreError> {
-        (**self).persons_by_a_number(a_number)
-    }
-    fn family_by_source(&self, family: &SourceRef) -> Result<Option<FamilyId>, StoreError> {
-        (**self).family_by_source(family)
-    }
-    fn persons_in_encounter(&self, key: &str) -> Result<Vec<PersonId>, StoreError> {
-        (**self).persons_in_encounter(key)
-    }
-    fn person(&self, id: PersonId) -> Result<Option<PersonView>, StoreError> {
-        (**self).person(id)
-    }
-    fn custody_history(&self, id: PersonId) -> Result<Vec<CustodyEntry>, StoreError> {
-        (**self).custody_history(id)
-    }
-    fn search(&self, query: &SearchQuery) -> Result<Vec<PersonView>, StoreError> {
-        (**self).search(query)
-    }
-    fn separated_children(&self, today: jiff::civil::Date) -> Result<Vec<SeparatedChild>, StoreError> {
-        (**self).separated_children(today)
-    }
-    fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError> {
-        (**self).findings(open_only)
-    }
-    fn projection_dump(&self) -> Result<String, StoreError> {
-        (**self).projection_dump()
+    fn audit_head(&self) -> Result<LogHead, StoreError> {
+        (**self).audit_head()
     }
 }
