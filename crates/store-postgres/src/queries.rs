@@ -8,8 +8,8 @@ use jiff::civil::Date;
 use kinship_domain::person::SourceRef;
 use kinship_domain::{ANumber, FamilyId, PersonId, name};
 use kinship_store::{
-    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonView, SearchQuery, SeparatedChild, SeparatedParent,
-    StoreError,
+    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonRow, PersonView, SearchQuery, SeparatedChild,
+    SeparatedParent, StoreError,
 };
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row};
@@ -55,21 +55,6 @@ pub fn persons_in_encounter<C: GenericClient>(db: Db<'_, '_, C>, key: &str) -> R
 const PERSON_COLS: &str = "p.id, p.given, p.family, p.birth_date, p.birth_estimated, p.sex, p.citizenship, p.a_number, \
     p.first_encountered, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.family_id, p.aged_out";
 
-struct PersonRow {
-    id: String,
-    given: Option<String>,
-    family: Option<String>,
-    birth: Option<String>,
-    estimated: bool,
-    sex: Option<String>,
-    citizenship: Option<String>,
-    a_number: Option<String>,
-    first: String,
-    custody: CustodyNow,
-    family_id: Option<String>,
-    aged_out: bool,
-}
-
 fn person_row(r: &Row) -> PersonRow {
     PersonRow {
         id: r.get(0),
@@ -85,10 +70,6 @@ fn person_row(r: &Row) -> PersonRow {
         family_id: r.get(13),
         aged_out: r.get(14),
     }
-}
-
-fn display_name(given: &Option<String>, family: &Option<String>) -> String {
-    format!("{} {}", given.as_deref().unwrap_or("FNU"), family.as_deref().unwrap_or("LNU"))
 }
 
 fn view<C: GenericClient>(db: Db<'_, '_, C>, row: PersonRow) -> R<PersonView> {
@@ -119,21 +100,8 @@ fn view<C: GenericClient>(db: Db<'_, '_, C>, row: PersonRow) -> R<PersonView> {
         .iter()
         .map(|r| SourceRef { source: r.get(0), record_id: r.get(1) })
         .collect();
-    Ok(PersonView {
-        id: pid(&row.id)?,
-        given_names: row.given,
-        family_names: row.family,
-        birth_date: row.birth,
-        birth_date_estimated: row.estimated,
-        sex: row.sex,
-        citizenship: row.citizenship,
-        a_number: row.a_number,
-        first_encountered: row.first,
-        custody: row.custody,
-        family,
-        records,
-        aged_out: row.aged_out,
-    })
+    let id = pid(&row.id)?;
+    Ok(row.into_view(id, family, records))
 }
 
 fn person_by_id<C: GenericClient>(db: Db<'_, '_, C>, id: &str) -> R<Option<PersonRow>> {
@@ -151,13 +119,8 @@ pub fn person<C: GenericClient>(db: Db<'_, '_, C>, id: PersonId) -> R<Option<Per
 fn brief<C: GenericClient>(db: Db<'_, '_, C>, id: &str) -> R<Option<PersonBrief>> {
     person_by_id(db, id)?
         .map(|r| {
-            Ok(PersonBrief {
-                id: pid(&r.id)?,
-                name: display_name(&r.given, &r.family),
-                birth_date: r.birth,
-                a_number: r.a_number,
-                custody: r.custody,
-            })
+            let id = pid(&r.id)?;
+            Ok(r.into_brief(id))
         })
         .transpose()
 }

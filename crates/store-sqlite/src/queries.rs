@@ -5,8 +5,8 @@ use jiff::civil::Date;
 use kinship_domain::person::SourceRef;
 use kinship_domain::{ANumber, FamilyId, PersonId, name};
 use kinship_store::{
-    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonView, SearchQuery, SeparatedChild, SeparatedParent,
-    StoreError,
+    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonRow, PersonView, SearchQuery, SeparatedChild,
+    SeparatedParent, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
@@ -53,21 +53,6 @@ pub fn persons_in_encounter(conn: &Connection, key: &str) -> R<Vec<PersonId>> {
 const PERSON_COLS: &str = "p.id, p.given, p.family, p.birth_date, p.birth_estimated, p.sex, p.citizenship, p.a_number, \
     p.first_encountered, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.family_id, p.aged_out";
 
-struct PersonRow {
-    id: String,
-    given: Option<String>,
-    family: Option<String>,
-    birth: Option<String>,
-    estimated: bool,
-    sex: Option<String>,
-    citizenship: Option<String>,
-    a_number: Option<String>,
-    first: String,
-    custody: CustodyNow,
-    family_id: Option<String>,
-    aged_out: bool,
-}
-
 fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
     Ok(PersonRow {
         id: r.get(0)?,
@@ -83,10 +68,6 @@ fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
         family_id: r.get(13)?,
         aged_out: r.get(14)?,
     })
-}
-
-fn display_name(given: &Option<String>, family: &Option<String>) -> String {
-    format!("{} {}", given.as_deref().unwrap_or("FNU"), family.as_deref().unwrap_or("LNU"))
 }
 
 fn view(conn: &Connection, row: PersonRow) -> R<PersonView> {
@@ -117,21 +98,8 @@ fn view(conn: &Connection, row: PersonRow) -> R<PersonView> {
         .map_err(db_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db_err)?;
-    Ok(PersonView {
-        id: pid(&row.id)?,
-        given_names: row.given,
-        family_names: row.family,
-        birth_date: row.birth,
-        birth_date_estimated: row.estimated,
-        sex: row.sex,
-        citizenship: row.citizenship,
-        a_number: row.a_number,
-        first_encountered: row.first,
-        custody: row.custody,
-        family,
-        records,
-        aged_out: row.aged_out,
-    })
+    let id = pid(&row.id)?;
+    Ok(row.into_view(id, family, records))
 }
 
 pub fn person(conn: &Connection, id: PersonId) -> R<Option<PersonView>> {
@@ -148,13 +116,8 @@ fn brief(conn: &Connection, id: &str) -> R<Option<PersonBrief>> {
         .and_then(|mut s| s.query_row(params![id], person_row).optional())
         .map_err(db_err)?;
     row.map(|r| {
-        Ok(PersonBrief {
-            id: pid(&r.id)?,
-            name: display_name(&r.given, &r.family),
-            birth_date: r.birth,
-            a_number: r.a_number,
-            custody: r.custody,
-        })
+        let id = pid(&r.id)?;
+        Ok(r.into_brief(id))
     })
     .transpose()
 }

@@ -102,3 +102,48 @@ pub struct FindingView {
     pub record: Option<SourceRef>,
     pub resolution: Option<String>,
 }
+
+/// One row of the `persons` projection as both backends read it (each keeps
+/// its own column list and row reader). Turning it into views lives here so
+/// the two backends cannot drift apart in what a person looks like.
+#[derive(Clone, Debug)]
+pub struct PersonRow {
+    pub id: String,
+    pub given: Option<String>,
+    pub family: Option<String>,
+    pub birth: Option<String>,
+    pub estimated: bool,
+    pub sex: Option<String>,
+    pub citizenship: Option<String>,
+    pub a_number: Option<String>,
+    pub first: String,
+    pub custody: CustodyNow,
+    pub family_id: Option<String>,
+    pub aged_out: bool,
+}
+
+impl PersonRow {
+    /// `id` is the row's id already parsed by the backend.
+    pub fn into_brief(self, id: PersonId) -> PersonBrief {
+        let name = format!("{} {}", self.given.as_deref().unwrap_or("FNU"), self.family.as_deref().unwrap_or("LNU"));
+        PersonBrief { id, name, birth_date: self.birth, a_number: self.a_number, custody: self.custody }
+    }
+
+    pub fn into_view(self, id: PersonId, family: Option<MembershipView>, records: Vec<SourceRef>) -> PersonView {
+        PersonView {
+            id,
+            given_names: self.given,
+            family_names: self.family,
+            birth_date: self.birth,
+            birth_date_estimated: self.estimated,
+            sex: self.sex,
+            citizenship: self.citizenship,
+            a_number: self.a_number,
+            first_encountered: self.first,
+            custody: self.custody,
+            family,
+            records,
+            aged_out: self.aged_out,
+        }
+    }
+}
