@@ -62,7 +62,8 @@ run reimport "$bin" --data "$work/data" import --json "$work/scn/BP.csv"
 run load "$bin" --data "$work/data" --json sim --load-only --out "$work/scn"
 story_s=$(sed -n 's/.*"story":\([0-9][0-9.]*\).*/\1/p' "$work/load.out" | awk '{ printf "%.2f", $1 }')
 refused=$(sed -n 's/.*"refused":{\([^}]*\)}.*/\1/p' "$work/load.out")
-events=$("$bin" --data "$work/data" verify --json | sed -n 's/.*"events": \([0-9]*\).*/\1/p')
+# The event log's count is the top-level "events" (the audit log's is nested, indented deeper).
+events=$("$bin" --data "$work/data" verify --json | sed -n 's/^  "events": \([0-9]*\).*/\1/p')
 run verify "$bin" --data "$work/data" verify
 run rebuild "$bin" --data "$work/data" rebuild
 run report_small "$bin" --data "$work/data" report separated-children --json

@@ -577,6 +577,11 @@ pub fn rebuild(conn: &mut Connection, progress: &mut dyn FnMut(u64)) -> Result<u
         tx.execute_batch(&format!("DROP TABLE IF EXISTS {t};")).map_err(db_err)?;
     }
     tx.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
+    // The one secondary index the replay itself reads through: a further
+    // record of a known person recomputes the first encounter from that
+    // person's records, a full scan per event without it (rebuild went
+    // quadratic on stores with many OFO/ICE/ORR records).
+    tx.execute_batch(schema::REPLAY_INDEXES).map_err(db_err)?;
     let mut after = 0i64;
     let mut count = 0u64;
     {

@@ -136,6 +136,12 @@ CREATE TABLE IF NOT EXISTS finding_subjects (
 ) WITHOUT ROWID;
 "#;
 
+/// Secondary indexes that projecting events reads through, so `rebuild`
+/// creates them before the replay (also part of [`PROJECTION_INDEXES`]).
+pub const REPLAY_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
+"#;
+
 /// Secondary indexes of the projections. `rebuild` creates them after the
 /// replay: building an index once is far cheaper than maintaining it per row.
 pub const PROJECTION_INDEXES: &str = r#"
