@@ -157,6 +157,7 @@ fn record(world: &mut World, who: Someone, custody: Option<&str>) -> PersonId {
         encounter: encounter(),
         details: RecordDetails::default(),
         custody: custody.map(|a| (a.to_string(), Some("McAllen Station".to_string()))),
+        family: None,
     };
     ok(world, meta_at(agent(), ENCOUNTER), cmd);
     person
@@ -370,6 +371,7 @@ fn permission_importer_and_admin_are_allowed() {
             encounter: encounter(),
             details: RecordDetails::default(),
             custody: None,
+            family: None,
         };
         ok(&mut w, meta(imp.clone()), cmd);
     }
@@ -1110,6 +1112,7 @@ fn custody_commands_on_a_released_or_removed_person_are_refused() {
         encounter: encounter(),
         details: RecordDetails::default(),
         custody: None,
+        family: None,
     };
     ok(&mut w, meta(agent()), rec);
     let err = refused(&w, meta(agent()), Command::Release { person: never, us_address: None, conditions: None });
@@ -1136,6 +1139,7 @@ fn correct_record_points_at_the_original_and_replaces_the_identity() {
             encounter: encounter(),
             details: RecordDetails::default(),
             custody: Some(("BP".into(), None)),
+            family: None,
         },
     )
     .unwrap();
