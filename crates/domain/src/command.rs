@@ -18,6 +18,26 @@ pub struct NewMember {
     pub established: Establishment,
 }
 
+/// The family a person's first source record places them in, decided with
+/// the record (one command per imported row). The membership is what the
+/// source claimed: composition problems become findings, never refusals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyClaim {
+    pub family: FamilyId,
+    pub role: Role,
+    /// Set when this record is the first to name the family: it is formed
+    /// by the same command.
+    pub form: Option<SourceFamily>,
+}
+
+/// A family as a source system recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFamily {
+    pub kind: FamilyKind,
+    pub formed_at: Instant,
+    pub source_family: SourceRef,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command")]
 pub enum Command {
@@ -31,6 +51,10 @@ pub enum Command {
         details: RecordDetails,
         /// Agency and facility that took custody at the encounter.
         custody: Option<(String, Option<String>)>,
+        /// The family the record places the person in (needs `family.form`
+        /// as well as `person.record`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        family: Option<FamilyClaim>,
     },
     /// A further record of a known person. When it comes from another agency
     /// that now holds the person, custody moves there (offered and accepted).
@@ -187,6 +211,7 @@ impl Command {
     /// store checks none of them changed in between.
     pub fn subjects(&self) -> (Vec<PersonId>, Vec<FamilyId>) {
         match self {
+            Command::RecordPerson { person, family: Some(claim), .. } => (vec![*person], vec![claim.family]),
             Command::RecordPerson { person, .. }
             | Command::AttachRecord { person, .. }
             | Command::CorrectRecord { person, .. }

@@ -31,6 +31,28 @@ pub struct RecordDetails {
     pub extra: Vec<(String, String)>,
 }
 
+/// The custody an agency took at a person's first encounter: the book-in,
+/// carried by the person's first event instead of a `BookedIn` of its own
+/// (one event less per imported row).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Custodian {
+    pub agency: String,
+    pub facility: Option<String>,
+}
+
+/// The family a person's first record places them in: what `JoinedFamily`
+/// says, carried by the person's first event (the family's stream gets its
+/// `MemberAdded` in the same command).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyLink {
+    pub family: FamilyId,
+    pub role: Role,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Subject {
     Person(PersonId),
@@ -47,6 +69,13 @@ pub enum Event {
         record: SourceRef,
         encounter: EncounterRef,
         details: RecordDetails,
+        /// Booked in at the encounter (as a `BookedIn` at `encounter.at`).
+        /// Absent in logs written before it existed: they carry a `BookedIn`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        custody: Option<Custodian>,
+        /// Joined this family (as a `JoinedFamily`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        family: Option<FamilyLink>,
     },
     /// Another record (often another agency's) of a person already known.
     RecordAttached {
@@ -144,6 +173,9 @@ pub enum Event {
         role: Role,
         established: Establishment,
         by: String,
+        /// The member also becomes the family's lead (as a `LeadDesignated`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        lead: bool,
     },
     LeadDesignated {
         family: FamilyId,

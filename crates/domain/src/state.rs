@@ -138,7 +138,7 @@ impl World {
 /// that corrections can point at what they correct.
 pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
     match event {
-        Event::PersonRecorded { person, identity, record, encounter, details } => {
+        Event::PersonRecorded { person, identity, record, encounter, details, custody, family } => {
             world.persons.insert(
                 *person,
                 PersonState {
@@ -152,10 +152,14 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                         details: details.clone(),
                     }],
                     first_encountered: encounter.at.clone(),
-                    custody: None,
-                    custody_spells: vec![],
+                    custody: custody.as_ref().map(|c| Custody::InCustody {
+                        agency: c.agency.clone(),
+                        facility: c.facility.clone(),
+                        since: encounter.at.clone(),
+                    }),
+                    custody_spells: custody.iter().map(|c| (c.agency.clone(), encounter.at.clone())).collect(),
                     pending_transfer: None,
-                    family: None,
+                    family: family.as_ref().map(|l| l.family),
                     referred_for_prosecution: None,
                     aged_out: false,
                 },
@@ -256,9 +260,12 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                 },
             );
         }
-        Event::MemberAdded { family, person, role, established, .. } => {
+        Event::MemberAdded { family, person, role, established, lead, .. } => {
             if let Some(f) = world.families.get_mut(family) {
                 f.members.push(Member { person: *person, role: *role, status: MemberStatus::Active, established: *established });
+                if *lead {
+                    f.lead = Some(*person);
+                }
             }
         }
         Event::LeadDesignated { family, person, .. } => {

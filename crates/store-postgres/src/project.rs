@@ -70,7 +70,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         // Event ids are kept as their 16 bytes, as the SQLite backend keeps them.
         let eid: &[u8] = id.as_bytes();
         match event {
-            Event::PersonRecorded { person, identity: i, record: r, encounter: e, .. } => {
+            Event::PersonRecorded { person, identity: i, record: r, encounter: e, custody, family, .. } => {
                 // One statement for the person, the name index, the record
                 // and the encounter: the same rows as the separate inserts of
                 // the SQLite projector, in one round trip.
@@ -105,6 +105,15 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                         &e.station,
                     ],
                 )?;
+                // The book-in and the family the first event carries (as
+                // `BookedIn` and `JoinedFamily` write them).
+                if let Some(c) = custody {
+                    let row = CustodyRow { kind: "booked_in", agency: Some(&c.agency), facility: c.facility.as_deref(), detail: None };
+                    self.custody(pos, person, &e.at, row, IN_CUSTODY, None)?;
+                }
+                if let Some(l) = family {
+                    self.db.exec("UPDATE persons SET family_id = $2 WHERE id = $1", &[&person.to_string(), &l.family.to_string()])?;
+                }
             }
             Event::RecordAttached { person, identity, record, encounter, .. } => {
                 let pid = person.to_string();
@@ -188,11 +197,14 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                     ],
                 )?;
             }
-            Event::MemberAdded { family, person, role, established, by } => {
+            Event::MemberAdded { family, person, role, established, by, lead } => {
                 self.db.exec(
                     "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES ($1, $2, $3, 'active', $4, $5)",
                     &[&family.to_string(), &person.to_string(), &role.as_str(), &format!("{established:?}").to_lowercase(), by],
                 )?;
+                if *lead {
+                    self.db.exec("UPDATE families SET lead = $2 WHERE id = $1", &[&family.to_string(), &person.to_string()])?;
+                }
             }
             Event::LeadDesignated { family, person, .. } => {
                 self.db.exec("UPDATE families SET lead = $2 WHERE id = $1", &[&family.to_string(), &person.to_string()])?;

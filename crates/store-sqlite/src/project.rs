@@ -197,7 +197,7 @@ impl<'c> Projector<'c> {
     pub fn apply(&mut self, position: u64, id: &Uuid, event: &Event) -> rusqlite::Result<()> {
         let pos = position as i64;
         match event {
-            Event::PersonRecorded { person, identity, record, encounter, .. } => {
+            Event::PersonRecorded { person, identity, record, encounter, custody, family, .. } => {
                 let i = identity;
                 let tokens = name_tokens(i.name.given.as_deref(), i.name.family.as_deref());
                 self.person_index.insert(*person, self.persons.len());
@@ -207,18 +207,23 @@ impl<'c> Projector<'c> {
                     birth_estimated: i.birth.is_some_and(|b| b.estimated),
                     first_encountered: encounter.at.as_str().to_string(),
                     first_encountered_utc: utc(&encounter.at),
-                    custody_status: "none",
-                    custody_agency: None,
-                    custody_facility: None,
-                    custody_since: None,
+                    custody_status: if custody.is_some() { "in_custody" } else { "none" },
+                    custody_agency: custody.as_ref().map(|c| c.agency.clone()),
+                    custody_facility: custody.as_ref().and_then(|c| c.facility.clone()),
+                    custody_since: custody.as_ref().map(|_| encounter.at.as_str().to_string()),
                     pending_transfer_to: None,
                     us_address: None,
-                    family_id: None,
+                    family_id: family.as_ref().map(|l| l.family.to_string()),
                     referred_at: None,
                     aged_out: false,
                     tokens,
                 });
                 self.record(person, record, id, true, encounter)?;
+                if let Some(c) = custody {
+                    // The book-in's line of the custody history, as `BookedIn` writes it.
+                    let row = CustodyRow { kind: "booked_in", agency: Some(&c.agency), facility: c.facility.as_deref(), detail: None };
+                    self.custody(pos, person, &encounter.at, row)?;
+                }
             }
             Event::RecordAttached { person, identity, record, encounter, .. } => {
                 self.finish()?;
@@ -362,7 +367,7 @@ impl<'c> Projector<'c> {
                     lead: None,
                 });
             }
-            Event::MemberAdded { family, person, role, established, by } => {
+            Event::MemberAdded { family, person, role, established, by, lead } => {
                 let established = match established {
                     Establishment::Claimed => "claimed",
                     Establishment::Documented => "documented",
@@ -373,13 +378,11 @@ impl<'c> Projector<'c> {
                         "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
                     )?
                     .execute(params![family.to_string(), person.to_string(), role.as_str(), established, by])?;
-            }
-            Event::LeadDesignated { family, person, .. } => match self.family_index.get(family).and_then(|&i| self.families.get_mut(i)) {
-                Some(f) => f.lead = Some(person.to_string()),
-                None => {
-                    self.exec("UPDATE families SET lead = ?2 WHERE id = ?1", params![family.to_string(), person.to_string()])?;
+                if *lead {
+                    self.lead(family, person)?;
                 }
-            },
+            }
+            Event::LeadDesignated { family, person, .. } => self.lead(family, person)?,
             Event::SeparationRecorded { family, separation, members, reason_code, policy, narrative, approved_by, recorded_by, at } => {
                 self.exec(
                     "INSERT INTO separations (id, family_id, reason_code, policy, narrative, approved_by, recorded_by, at, at_utc, review, event_id) \
@@ -462,6 +465,16 @@ impl<'c> Projector<'c> {
                     "UPDATE findings SET resolution = ?2, resolved_by = ?3 WHERE id = ?1",
                     params![finding.to_string(), resolution, by],
                 )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn lead(&mut self, family: &FamilyId, person: &PersonId) -> rusqlite::Result<()> {
+        match self.family_index.get(family).and_then(|&i| self.families.get_mut(i)) {
+            Some(f) => f.lead = Some(person.to_string()),
+            None => {
+                self.exec("UPDATE families SET lead = ?2 WHERE id = ?1", params![family.to_string(), person.to_string()])?;
             }
         }
         Ok(())

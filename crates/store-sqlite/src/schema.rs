@@ -12,7 +12,11 @@ pub const FORMAT: i64 = 2;
 pub const LOG: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     position   INTEGER PRIMARY KEY,
-    id         BLOB NOT NULL UNIQUE,
+    -- No index on the id: no query looks an event up by it (corrections
+    -- name the event they correct; projections keep it as a value), and a
+    -- unique index cost a B-tree insert per event. A format-2 store made
+    -- before keeps its index; both shapes read and write alike.
+    id         BLOB NOT NULL,
     stream     TEXT NOT NULL,
     version    INTEGER NOT NULL,
     type       TEXT NOT NULL,

@@ -44,6 +44,8 @@ fn recorded(person: PersonId, given: &str, family: &str, a: Option<&str>, record
             station: None,
         },
         details: RecordDetails::default(),
+        custody: None,
+        family: None,
     })
 }
 
