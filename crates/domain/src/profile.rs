@@ -121,6 +121,10 @@ pub const PERMISSIONS: &[&str] = &[
     "prosecution.refer",
     // Read the audit log (who looked at whom).
     "audit.read",
+    // Record the linker's proposals and its cursor (the linkage worker).
+    "link.propose",
+    // See the linkage worklist and confirm or reject its proposals.
+    "worklist.review",
     // Manage accounts and API tokens.
     "account.manage",
 ];

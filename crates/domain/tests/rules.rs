@@ -1499,3 +1499,10 @@ fn acting_on_another_agencys_custody_is_a_profile_permission() {
     let profile = Profile::parse(&text, "test").unwrap();
     assert_eq!(decide(&w, &profile, &meta(admin()), &release).unwrap_err().rule, "custody-agency-only");
 }
+
+// ===========================================================================
+// The linkage worklist (proposals, confirm, reject, identity links)
+// ===========================================================================
+
+#[path = "rules/links.rs"]
+mod links;
