@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod linkage;
 pub mod quality;
 pub mod report;
 pub mod service;
