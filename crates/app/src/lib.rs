@@ -13,6 +13,7 @@ pub mod quality;
 pub mod report;
 pub mod service;
 pub mod story;
+pub mod worklist;
 
 pub use engine::{BatchOutcome, Engine, Outcome};
 pub use error::AppError;

@@ -267,3 +267,30 @@ fn identity_evidence(x: &LinkageRow, y: &LinkageRow) -> Vec<String> {
     }
     ev
 }
+
+/// Runs [`run`] every `every` on a thread of its own, for as long as the
+/// process lives (`kinship serve`). A failed run is reported on stderr by
+/// its kind only (never with personal data) and retried at the next tick.
+pub fn spawn_worker<S: Store + 'static>(engine: Engine<S>, every: std::time::Duration, opts: LinkageOptions) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            match run(&engine, &opts) {
+                Ok(r) if r.new_records > 0 => eprintln!(
+                    "linkage: {} new records; proposed {} family, {} identity; asserted {}; through {}",
+                    r.new_records, r.family_proposed, r.identity_proposed, r.identity_asserted, r.through
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    let kind = match &e {
+                        AppError::Domain(d) => d.rule,
+                        AppError::Store(kinship_store::StoreError::Conflict { .. }) => "conflict with another writer",
+                        AppError::Store(_) => "store error",
+                        _ => "error",
+                    };
+                    eprintln!("linkage: run failed ({kind}); retrying in {}s", every.as_secs());
+                }
+            }
+        }
+    })
+}

@@ -17,20 +17,20 @@ use kinship_store::audit::AuditQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-type ApiResult = Result<Response, Problem>;
+pub(crate) type ApiResult = Result<Response, Problem>;
 
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
         Err(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the answer could not be encoded").into_response(),
     }
 }
 
-fn app<T>(r: Result<T, AppError>) -> Result<T, Problem> {
+pub(crate) fn app<T>(r: Result<T, AppError>) -> Result<T, Problem> {
     r.map_err(Problem::from)
 }
 
-fn bad(field: &str, detail: impl Into<String>) -> Problem {
+pub(crate) fn bad(field: &str, detail: impl Into<String>) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", detail).field(field)
 }
 
@@ -128,7 +128,7 @@ pub struct CommandAccepted {
     pub last: u64,
 }
 
-const KEY_HEADER: &str = "idempotency-key";
+pub(crate) const KEY_HEADER: &str = "idempotency-key";
 
 /// Runs one command of the core. The body is the command as JSON, tagged by
 /// `command` (e.g. `{"command": "BookIn", "person": "…", "agency": "BP",

@@ -13,5 +13,6 @@ pub mod openapi;
 pub mod problem;
 pub mod server;
 pub mod state;
+pub mod worklist;
 
 pub use server::{Backend, Options, Running, router, start, state};

@@ -2,7 +2,7 @@
 //! copy (`crates/web/openapi.json`) is compared with this in the tests, so
 //! an accidental API change fails the build.
 
-use crate::handlers;
+use crate::{handlers, worklist};
 use crate::problem::ProblemBody;
 use utoipa::OpenApi;
 
@@ -16,6 +16,10 @@ use utoipa::OpenApi;
         handlers::separated_children,
         handlers::command,
         handlers::audit,
+        worklist::list,
+        worklist::confirm,
+        worklist::reject,
+        worklist::unlink,
         handlers::login,
         handlers::whoami,
         handlers::logout,
@@ -24,7 +28,8 @@ use utoipa::OpenApi;
         handlers::health,
         handlers::metrics,
     ),
-    components(schemas(ProblemBody, handlers::CommandAccepted, handlers::LoginRequest, handlers::Whoami, handlers::TokenRequest, handlers::TokenIssued)),
+    components(schemas(ProblemBody, handlers::CommandAccepted, handlers::LoginRequest, handlers::Whoami, handlers::TokenRequest, handlers::TokenIssued,
+        worklist::WorklistItemBody, worklist::ConfirmRequest, worklist::ReasonRequest)),
     modifiers(&Security),
     security(("session" = []), ("token" = []))
 )]
