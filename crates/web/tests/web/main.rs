@@ -8,4 +8,5 @@ mod api;
 mod harness;
 mod logs;
 mod matrix;
+mod worklist;
 mod writes;
