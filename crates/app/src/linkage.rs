@@ -111,12 +111,8 @@ pub fn run<S: Store>(engine: &Engine<S>, opts: &LinkageOptions) -> Result<RunRep
         };
         keep(Proposal { kind: LinkKind::Family, a: a.person, b: m.person, relation: Some(relation), score: c.score, evidence: c.evidence });
     }
-    let ids = kinship_linkage::link_identities(
-        &records,
-        0,
-        &IdentityOptions { threshold: opts.identity_min_score, ..identity },
-        &|_, _, _| {},
-    );
+    let ids =
+        kinship_linkage::link_identities(&records, 0, &IdentityOptions { threshold: opts.identity_min_score, ..identity }, &|_, _, _| {});
     for cluster in &ids.clusters {
         if !cluster.records.iter().any(|&i| is_new[i]) {
             continue;
@@ -271,7 +267,11 @@ fn identity_evidence(x: &LinkageRow, y: &LinkageRow) -> Vec<String> {
 /// Runs [`run`] every `every` on a thread of its own, for as long as the
 /// process lives (`kinship serve`). A failed run is reported on stderr by
 /// its kind only (never with personal data) and retried at the next tick.
-pub fn spawn_worker<S: Store + 'static>(engine: Engine<S>, every: std::time::Duration, opts: LinkageOptions) -> std::thread::JoinHandle<()> {
+pub fn spawn_worker<S: Store + 'static>(
+    engine: Engine<S>,
+    every: std::time::Duration,
+    opts: LinkageOptions,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(every);

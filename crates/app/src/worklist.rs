@@ -17,10 +17,18 @@ pub const PERMISSION: &str = "worklist.review";
 /// What a reviewer decides about one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    Confirm { adult_role: Option<Role>, minor_role: Option<Role>, note: Option<String> },
-    Reject { reason: String },
+    Confirm {
+        adult_role: Option<Role>,
+        minor_role: Option<Role>,
+        note: Option<String>,
+    },
+    Reject {
+        reason: String,
+    },
     /// Withdraw an asserted identity link.
-    Unlink { reason: String },
+    Unlink {
+        reason: String,
+    },
 }
 
 impl<S: Store> Service<S> {

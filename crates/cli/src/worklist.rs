@@ -63,12 +63,7 @@ pub fn print_run(r: &RunReport) {
         outln!("linkage: nothing new since log position {}", r.through);
         return;
     }
-    outln!(
-        "linkage: {} new record(s), {} linked with their neighbours, through log position {}",
-        r.new_records,
-        r.rows,
-        r.through
-    );
+    outln!("linkage: {} new record(s), {} linked with their neighbours, through log position {}", r.new_records, r.rows, r.through);
     outln!(
         "  proposed {} family tie(s) and {} identity link(s); asserted {} identity link(s); {} already proposed or refused",
         r.family_proposed,
@@ -79,10 +74,14 @@ pub fn print_run(r: &RunReport) {
 }
 
 fn show(engine: &Engine<AnyStore>, a: &ListArgs, json: bool) -> Result<ExitCode> {
-    let kind = a.kind.as_deref().map(|k| LinkKind::parse(k).ok_or_else(|| anyhow!("--kind must be family or identity, not {k:?}"))).transpose()?;
+    let kind =
+        a.kind.as_deref().map(|k| LinkKind::parse(k).ok_or_else(|| anyhow!("--kind must be family or identity, not {k:?}"))).transpose()?;
     let status = match a.status.as_str() {
         "all" => None,
-        s => Some(LinkStatus::parse(s).ok_or_else(|| anyhow!("--status must be proposed, confirmed, rejected, linked, unlinked or all, not {s:?}"))?),
+        s => Some(
+            LinkStatus::parse(s)
+                .ok_or_else(|| anyhow!("--status must be proposed, confirmed, rejected, linked, unlinked or all, not {s:?}"))?,
+        ),
     };
     let q = WorklistQuery { kind: kind.map(|k| k.as_str().into()), status: status.map(|s| s.as_str().into()), limit: a.limit };
     let items = engine.store.worklist(&q)?;

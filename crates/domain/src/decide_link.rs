@@ -38,7 +38,11 @@ pub(crate) fn decide_link(world: &World, profile: &Profile, meta: &CommandMeta, 
             }
             if *kind == LinkKind::Family {
                 if relation.is_none() {
-                    return Err(DomainError::field("relation-required", "relation", "a family proposal says PARENT_CHILD or OTHER_RELATIVE"));
+                    return Err(DomainError::field(
+                        "relation-required",
+                        "relation",
+                        "a family proposal says PARENT_CHILD or OTHER_RELATIVE",
+                    ));
                 }
                 if *assert {
                     return Err(DomainError::field(
@@ -95,7 +99,11 @@ pub(crate) fn decide_link(world: &World, profile: &Profile, meta: &CommandMeta, 
             if l.kind != LinkKind::Identity || l.status != LinkStatus::Linked {
                 return Err(DomainError::new(
                     "not-linked",
-                    format!("only an asserted identity link can be withdrawn; this one is a {} proposal, {}", l.kind.as_str(), l.status.as_str()),
+                    format!(
+                        "only an asserted identity link can be withdrawn; this one is a {} proposal, {}",
+                        l.kind.as_str(),
+                        l.status.as_str()
+                    ),
                 ));
             }
             non_empty(reason, "reason", "withdrawing an identity link needs a reason")?;

@@ -18,9 +18,9 @@ mod conn;
 pub mod migrate;
 mod project;
 mod queries;
-mod worklist;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod worklist;
 
 use conn::{Conn, Manager, Session, db_err};
 use kinship_domain::person::SourceRef;

@@ -21,7 +21,8 @@ pub fn worklist(conn: &Connection, q: &WorklistQuery) -> R<Vec<WorklistItem>> {
              ORDER BY score DESC, position LIMIT ?3",
         )
         .map_err(db_err)?;
-    type Row = (String, String, String, String, String, Option<String>, i64, String, bool, Option<String>, Option<String>, Option<String>, i64);
+    type Row =
+        (String, String, String, String, String, Option<String>, i64, String, bool, Option<String>, Option<String>, Option<String>, i64);
     let rows: Vec<Row> = st
         .query_map(params![q.kind, q.status, q.limit.min(i64::MAX as usize) as i64], |r| {
             Ok((

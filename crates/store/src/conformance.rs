@@ -280,11 +280,16 @@ pub fn worklist_and_linkage_rows(make: Factory<'_>) -> Check {
     ensure!(first.status == "linked" && first.automatic && (first.score - 0.99).abs() < 1e-9, "identity item {first:?}");
     let item = all.get(1).ok_or("family item missing")?;
     ensure!(
-        item.kind == "family" && item.status == "proposed" && item.a == a && item.b == b && item.relation.as_deref() == Some("PARENT_CHILD"),
+        item.kind == "family"
+            && item.status == "proposed"
+            && item.a == a
+            && item.b == b
+            && item.relation.as_deref() == Some("PARENT_CHILD"),
         "family item {item:?}"
     );
     ensure!(item.evidence == vec!["same event".to_string(), "age gap 27 y".to_string()], "evidence {:?}", item.evidence);
-    let q = |kind: Option<&str>, status: Option<&str>| WorklistQuery { kind: kind.map(Into::into), status: status.map(Into::into), limit: 10 };
+    let q =
+        |kind: Option<&str>, status: Option<&str>| WorklistQuery { kind: kind.map(Into::into), status: status.map(Into::into), limit: 10 };
     ensure!(err(store.worklist(&q(Some("family"), None)))?.len() == 1, "kind filter");
     ensure!(err(store.worklist(&q(None, Some("proposed"))))?.iter().all(|i| i.id == fam), "status filter");
     err(store.append(&[append(

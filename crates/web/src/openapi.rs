@@ -2,8 +2,8 @@
 //! copy (`crates/web/openapi.json`) is compared with this in the tests, so
 //! an accidental API change fails the build.
 
-use crate::{handlers, worklist};
 use crate::problem::ProblemBody;
+use crate::{handlers, worklist};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]

@@ -66,7 +66,9 @@ pub async fn list(State(state): State<Shared>, caller: Caller, Query(p): Query<W
     let status = match p.status.as_deref() {
         None => Some(LinkStatus::Proposed),
         Some("all") => None,
-        Some(s) => Some(LinkStatus::parse(s).ok_or_else(|| bad("status", "status must be proposed, confirmed, rejected, linked, unlinked or all"))?),
+        Some(s) => Some(
+            LinkStatus::parse(s).ok_or_else(|| bad("status", "status must be proposed, confirmed, rejected, linked, unlinked or all"))?,
+        ),
     };
     let q = WorklistQuery {
         kind: kind.map(|k| k.as_str().to_string()),
@@ -165,7 +167,13 @@ pub async fn confirm(
     params(("id" = String, Path, description = "Worklist item (`L-…`)"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, body = CommandAccepted), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 404, body = ProblemBody), (status = 422, body = ProblemBody), (status = 503, body = ProblemBody)))]
-pub async fn reject(State(state): State<Shared>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, Json(req): Json<ReasonRequest>) -> ApiResult {
+pub async fn reject(
+    State(state): State<Shared>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(req): Json<ReasonRequest>,
+) -> ApiResult {
     decide(state, caller, headers, id, Decision::Reject { reason: req.reason }).await
 }
 
@@ -175,6 +183,12 @@ pub async fn reject(State(state): State<Shared>, caller: Caller, headers: Header
     params(("id" = String, Path, description = "Worklist item (`L-…`)"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, body = CommandAccepted), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 404, body = ProblemBody), (status = 422, body = ProblemBody), (status = 503, body = ProblemBody)))]
-pub async fn unlink(State(state): State<Shared>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, Json(req): Json<ReasonRequest>) -> ApiResult {
+pub async fn unlink(
+    State(state): State<Shared>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(req): Json<ReasonRequest>,
+) -> ApiResult {
     decide(state, caller, headers, id, Decision::Unlink { reason: req.reason }).await
 }

@@ -47,9 +47,8 @@ fn unrecorded_families_become_proposals_a_confirm_records_the_tie_and_a_reject_s
     let report = linkage::run(&env.engine, &LinkageOptions::default()).unwrap();
     assert!(report.new_records > 0 && report.family_proposed > 0, "{report:?}");
     assert_eq!(report.through, store.linkage_cursor().unwrap());
-    let family = |status: &str| {
-        store.worklist(&WorklistQuery { kind: Some("family".into()), status: Some(status.into()), limit: 100_000 }).unwrap()
-    };
+    let family =
+        |status: &str| store.worklist(&WorklistQuery { kind: Some("family".into()), status: Some(status.into()), limit: 100_000 }).unwrap();
     let items = family("proposed");
     assert_eq!(items.len() as u64, report.family_proposed);
     assert!(items.windows(2).all(|w| w[0].score >= w[1].score), "best first");
@@ -83,7 +82,9 @@ fn unrecorded_families_become_proposals_a_confirm_records_the_tie_and_a_reject_s
     assert!(members.iter().any(|m| m.person == best.a) && members.iter().all(|m| m.established == Establishment::Inferred));
     assert_eq!(family("confirmed").len(), 1);
     // Confirming again is refused.
-    assert!(matches!(env.engine.execute(&meta(&coordinator), &confirm(None)), Err(kinship_app::AppError::Domain(e)) if e.rule == "link-decided"));
+    assert!(
+        matches!(env.engine.execute(&meta(&coordinator), &confirm(None)), Err(kinship_app::AppError::Domain(e)) if e.rule == "link-decided")
+    );
 
     // Reject another; a new record of the same minor re-finds the pair, and
     // it is not proposed again.
@@ -93,12 +94,8 @@ fn unrecorded_families_become_proposals_a_confirm_records_the_tie_and_a_reject_s
     let bp = minor_view.records.iter().find(|r| r.source == "BP").cloned();
     let bp = bp.expect("the minor has a Border Patrol record");
     {
-        let row = csv::Reader::from_path(scen.join("BP.csv"))
-            .unwrap()
-            .records()
-            .map(|r| r.unwrap())
-            .find(|r| r[1] == bp.record_id)
-            .unwrap();
+        let row =
+            csv::Reader::from_path(scen.join("BP.csv")).unwrap().records().map(|r| r.unwrap()).find(|r| r[1] == bp.record_id).unwrap();
         let mut fields: Vec<String> = row.iter().map(str::to_string).collect();
         fields[0] = "BP".into();
         fields[1] = format!("{}-RESUBMIT", bp.record_id);

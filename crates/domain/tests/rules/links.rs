@@ -141,7 +141,7 @@ fn the_adult_role_is_asked_for_when_sex_is_unknown_and_unit_rules_still_apply() 
     let link = propose(&mut w, LinkKind::Family, a, s, false);
     let err = refused(&w, meta(coordinator()), confirm_cmd(link, a, s));
     assert_eq!(err.rule, "adult-role-needed");
-    assert_eq!(err.field.as_deref(), Some("adult_role"));
+    assert_eq!(err.field, Some("adult_role"));
     let with_role = Command::ConfirmLink { link, a, b: s, adult_role: Some(Role::LegalGuardian), minor_role: None, note: None };
     ok(&mut w, meta(coordinator()), with_role);
     // A "child" of 19 cannot be confirmed into a UNIT: the family rules refuse it.

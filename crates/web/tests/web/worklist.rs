@@ -63,7 +63,10 @@ async fn the_worklist_needs_its_permission_and_shows_only_items_in_reach() {
     assert_eq!(r.status, 200);
     assert_eq!(ids(&r.json()), vec![it.family.to_string()]);
     let item = &r.json()[0];
-    assert_eq!((item["kind"].as_str(), item["relation"].as_str(), item["score"].as_f64()), (Some("family"), Some("PARENT_CHILD"), Some(0.81)));
+    assert_eq!(
+        (item["kind"].as_str(), item["relation"].as_str(), item["score"].as_f64()),
+        (Some("family"), Some("PARENT_CHILD"), Some(0.81))
+    );
     assert_eq!(item["evidence"][0], "same station, 2 h apart");
     let hq = s.token("hq_analyst", "HQ", &["read", "command"]);
     assert_eq!(ids(&hq.get("/api/worklist").await.unwrap().json()), vec![it.identity.to_string(), it.family.to_string()]);
@@ -110,7 +113,10 @@ async fn confirm_records_the_tie_once_reject_needs_a_reason_unlink_withdraws() {
     let text = child.to_string();
     assert!(text.contains(&it.adult.0.to_string()) && text.contains("inferred"), "{text}");
     let done = sup.get("/api/worklist?status=confirmed").await.unwrap().json();
-    assert_eq!((done[0]["decided_by"].as_str(), done[0]["reason"].as_str()), (Some("token:bp_supervisor@BP"), Some("birth certificate seen")));
+    assert_eq!(
+        (done[0]["decided_by"].as_str(), done[0]["reason"].as_str()),
+        (Some("token:bp_supervisor@BP"), Some("birth certificate seen"))
+    );
     assert!(done[0]["family"].as_str().unwrap().starts_with("F-"));
 
     // Identity: reject needs a reason; confirm asserts; unlink withdraws.
