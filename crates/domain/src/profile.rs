@@ -311,7 +311,9 @@ mod tests {
 
     #[test]
     fn an_unknown_permission_is_refused() {
-        let text = DEFAULT_PROFILE.replace("may = [\"finding.resolve\"]", "may = [\"finding.resolv\"]");
+        let text =
+            DEFAULT_PROFILE.replace("may = [\"finding.resolve\", \"worklist.review\"]", "may = [\"finding.resolv\", \"worklist.review\"]");
+        assert_ne!(text, DEFAULT_PROFILE, "the test edits the analyst's permissions");
         let err = Profile::parse(&text, "t.toml").err();
         assert_eq!(err.map(|e| e.key), Some("roles.hq_analyst.may".to_string()));
     }
