@@ -264,17 +264,41 @@ fn identity_evidence(x: &LinkageRow, y: &LinkageRow) -> Vec<String> {
     ev
 }
 
-/// Runs [`run`] every `every` on a thread of its own, for as long as the
-/// process lives (`kinship serve`). A failed run is reported on stderr by
-/// its kind only (never with personal data) and retried at the next tick.
-pub fn spawn_worker<S: Store + 'static>(
-    engine: Engine<S>,
-    every: std::time::Duration,
-    opts: LinkageOptions,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(every);
+/// The linkage worker thread; dropping it stops the thread after its
+/// current run (the server keeps it for as long as it serves).
+pub struct Worker {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Runs [`run`] every `every` on a thread of its own (`kinship serve`). A
+/// failed run is reported on stderr by its kind only (never with personal
+/// data) and retried at the next tick.
+pub fn spawn_worker<S: Store + 'static>(engine: Engine<S>, every: std::time::Duration, opts: LinkageOptions) -> Worker {
+    use std::sync::atomic::Ordering;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let handle = std::thread::spawn(move || {
+        // Sleep in short steps so that stopping does not wait a whole period.
+        let step = every.min(std::time::Duration::from_millis(200));
+        'ticks: loop {
+            let mut slept = std::time::Duration::ZERO;
+            while slept < every {
+                if flag.load(Ordering::Relaxed) {
+                    break 'ticks;
+                }
+                std::thread::sleep(step);
+                slept += step;
+            }
             match run(&engine, &opts) {
                 Ok(r) if r.new_records > 0 => eprintln!(
                     "linkage: {} new records; proposed {} family, {} identity; asserted {}; through {}",
@@ -292,5 +316,6 @@ pub fn spawn_worker<S: Store + 'static>(
                 }
             }
         }
-    })
+    });
+    Worker { stop, handle: Some(handle) }
 }

@@ -170,10 +170,11 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
         }
     }
     kinship_web::logs::init(std::io::stderr);
-    if args.link_every > 0 {
+    // Kept until the server stops; dropping it stops the thread.
+    let _linker = (args.link_every > 0).then(|| {
         let engine = Engine::new(backend.store.clone(), profile.clone());
-        kinship_app::linkage::spawn_worker(engine, Duration::from_secs(args.link_every), kinship_app::linkage::LinkageOptions::default());
-    }
+        kinship_app::linkage::spawn_worker(engine, Duration::from_secs(args.link_every), kinship_app::linkage::LinkageOptions::default())
+    });
     let tls = args.tls_cert.clone().zip(args.tls_key.clone());
     let scheme = if tls.is_some() { "https" } else { "http" };
     let options = Options { tls: tls.clone(), idle_timeout_s: args.idle_timeout };

@@ -115,3 +115,30 @@ fn unrecorded_families_become_proposals_a_confirm_records_the_tie_and_a_reject_s
     assert_eq!(store.projection_dump().unwrap(), live);
     assert!(live.contains("## links"));
 }
+
+#[test]
+fn the_server_worker_links_new_records_on_its_own() {
+    let env = env();
+    let p = crate::write(
+        &env,
+        "bp.csv",
+        &[
+            "BP,R1,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,A201555001,JOSE LUIS,PEREZ GARCIA,1985-02-10,false,M,GTM,,,,,,",
+            "BP,R2,EV1,2018-05-07T14:32:00-06:00,RGV,MCS,A201555002,ANA,PEREZ LOPEZ,2011-06-01,false,F,GTM,,,,,,",
+        ],
+    );
+    import(&env, &[&p]);
+    let dir = env.dir.path().to_path_buf();
+    let engine = kinship_app::Engine::new(kinship_store_sqlite::SqliteStore::open_dir(&dir).unwrap(), env.engine.profile.clone());
+    let worker = linkage::spawn_worker(engine, std::time::Duration::from_millis(20), LinkageOptions::default());
+    let store = &env.engine.store;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store.linkage_cursor().unwrap() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the worker never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let items = store.worklist(&WorklistQuery { limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!((items[0].kind.as_str(), items[0].relation.as_deref()), ("family", Some("PARENT_CHILD")));
+    drop(worker); // stops and joins the thread
+}
