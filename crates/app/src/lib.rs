@@ -12,6 +12,7 @@ pub mod linkage;
 pub mod quality;
 pub mod report;
 pub mod service;
+pub mod service_reports;
 pub mod story;
 pub mod worklist;
 

@@ -8,5 +8,6 @@ mod api;
 mod harness;
 mod logs;
 mod matrix;
+mod reports;
 mod worklist;
 mod writes;
