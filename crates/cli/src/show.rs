@@ -300,10 +300,12 @@ pub fn clocks(engine: &E, json: bool) -> Result<ExitCode> {
 pub fn sweep(engine: &E, json: bool) -> Result<ExitCode> {
     let today = jiff::Zoned::now().date();
     let n = kinship_app::sweep::age_outs(engine, today, &|k| Engine::<AnyStore>::meta(&kinship_app::sweep::system_actor(), k))?;
+    let linked = kinship_app::linkage::run(engine, &kinship_app::linkage::LinkageOptions::default())?;
     if json {
-        print_json(&serde_json::json!({ "aged_out": n }))?;
+        print_json(&serde_json::json!({ "aged_out": n, "linkage": linked }))?;
     } else {
         outln!("{n} child(ren) who turned 18 in custody reclassified");
+        crate::worklist::print_run(&linked);
     }
     Ok(ExitCode::SUCCESS)
 }

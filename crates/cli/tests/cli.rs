@@ -436,3 +436,5 @@ mod served;
 mod server;
 #[path = "cli/tls.rs"]
 mod tls;
+#[path = "cli/worklist.rs"]
+mod worklist;

@@ -13,7 +13,7 @@ use crate::time::Instant;
 /// The events a command produced.
 pub type Decision = Vec<Event>;
 
-type R<T> = Result<T, DomainError>;
+pub(crate) type R<T> = Result<T, DomainError>;
 
 pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Command) -> R<Decision> {
     let actor = &meta.actor;
@@ -27,9 +27,22 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             ),
         ));
     }
+    apply(world, profile, meta, cmd)
+}
+
+/// The rules of a command whose permission was checked. A confirmed link
+/// records its family tie through these same rules (without asking the
+/// reviewer for `family.form`: the review permission is the one that counts).
+pub(crate) fn apply(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Command) -> R<Decision> {
+    let actor = &meta.actor;
     let by = actor.user.clone();
     let at = meta.at.clone();
     match cmd {
+        Command::ProposeLink { .. }
+        | Command::ConfirmLink { .. }
+        | Command::RejectLink { .. }
+        | Command::UnlinkIdentity { .. }
+        | Command::RecordLinkageRun { .. } => crate::decide_link::decide_link(world, profile, meta, cmd),
         Command::RecordPerson { person, identity, record, encounter, details, custody, family } => {
             if world.persons.contains_key(person) {
                 return Err(DomainError::new("person-exists", format!("person {person} is already recorded")));
@@ -585,7 +598,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
     }
 }
 
-fn person_of(world: &World, id: PersonId) -> R<&PersonState> {
+pub(crate) fn person_of(world: &World, id: PersonId) -> R<&PersonState> {
     world.persons.get(&id).ok_or_else(|| DomainError::field("person-not-found", "person", format!("no person {id}")))
 }
 
@@ -593,7 +606,7 @@ fn family_of(world: &World, id: FamilyId) -> R<&FamilyState> {
     world.families.get(&id).ok_or_else(|| DomainError::field("family-not-found", "family", format!("no family {id}")))
 }
 
-fn non_empty(value: &str, field: &'static str, message: &str) -> R<()> {
+pub(crate) fn non_empty(value: &str, field: &'static str, message: &str) -> R<()> {
     if value.trim().is_empty() {
         return Err(DomainError::field("required", field, message.to_string()));
     }

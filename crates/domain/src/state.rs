@@ -3,7 +3,8 @@
 
 use crate::event::{EncounterRef, Event, RecordDetails, Subject};
 use crate::family::{Establishment, FamilyKind, MemberStatus, ReviewDecision, Role};
-use crate::ids::{FamilyId, FindingId, PersonId, SeparationId};
+use crate::ids::{FamilyId, FindingId, LinkId, PersonId, SeparationId};
+use crate::link::{LinkState, LinkStatus};
 use crate::person::{Identity, SourceRef};
 use crate::time::Instant;
 use serde::Serialize;
@@ -123,6 +124,7 @@ pub struct World {
     pub persons: BTreeMap<PersonId, PersonState>,
     pub families: BTreeMap<FamilyId, FamilyState>,
     pub findings: BTreeMap<FindingId, FindingState>,
+    pub links: BTreeMap<LinkId, LinkState>,
 }
 
 impl World {
@@ -331,6 +333,53 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                 f.resolved = Some(resolution.clone());
             }
         }
+        Event::LinkProposed { link, kind, a, b, relation, score, evidence, .. } => {
+            world.links.insert(
+                *link,
+                LinkState {
+                    id: *link,
+                    kind: *kind,
+                    a: *a,
+                    b: *b,
+                    relation: *relation,
+                    score: *score,
+                    evidence: evidence.clone(),
+                    status: LinkStatus::Proposed,
+                    decided_by: None,
+                    reason: None,
+                    family: None,
+                },
+            );
+        }
+        Event::LinkConfirmed { link, family, note, by } => {
+            if let Some(l) = world.links.get_mut(link) {
+                l.status = LinkStatus::Confirmed;
+                l.family = *family;
+                l.decided_by = Some(by.clone());
+                l.reason.clone_from(note);
+            }
+        }
+        Event::LinkRejected { link, reason, by } => {
+            if let Some(l) = world.links.get_mut(link) {
+                l.status = LinkStatus::Rejected;
+                l.decided_by = Some(by.clone());
+                l.reason = Some(reason.clone());
+            }
+        }
+        Event::IdentityLinked { link, by, .. } => {
+            if let Some(l) = world.links.get_mut(link) {
+                l.status = LinkStatus::Linked;
+                l.decided_by = Some(by.clone());
+            }
+        }
+        Event::IdentityUnlinked { link, reason, by } => {
+            if let Some(l) = world.links.get_mut(link) {
+                l.status = LinkStatus::Unlinked;
+                l.decided_by = Some(by.clone());
+                l.reason = Some(reason.clone());
+            }
+        }
+        Event::LinkageRan { .. } => {}
     }
 }
 

@@ -1552,3 +1552,10 @@ fn a_new_persons_record_forms_and_joins_its_family_in_one_command() {
     let err = refused(&w, meta(importer()), recorded(PersonId::new_v7(), who, "E3-777-4", other));
     assert_eq!(err.rule, "family-not-found");
 }
+
+// ===========================================================================
+// The linkage worklist (proposals, confirm, reject, identity links)
+// ===========================================================================
+
+#[path = "rules/links.rs"]
+mod links;

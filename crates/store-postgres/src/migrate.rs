@@ -16,9 +16,10 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "log", sql: include_str!("../migrations/0001_log.sql") },
     Migration { version: 2, name: "projections", sql: include_str!("../migrations/0002_projections.sql") },
     Migration { version: 3, name: "audit and accounts", sql: include_str!("../migrations/0003_audit_accounts.sql") },
+    Migration { version: 4, name: "linkage worklist", sql: include_str!("../migrations/0004_worklist.sql") },
 ];
 
-pub const LATEST: i32 = 3;
+pub const LATEST: i32 = 4;
 
 /// The log's tables (and the security tables). The application role may
 /// read the logs and add to them; only heads and stream versions may move.
@@ -51,6 +52,8 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "separation_reviews",
     "findings",
     "finding_subjects",
+    "links",
+    "linkage_runs",
 ];
 
 /// An arbitrary constant: concurrent migrators of one database queue on it.

@@ -274,6 +274,52 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 self.db
                     .exec("UPDATE findings SET resolution = $2, resolved_by = $3 WHERE id = $1", &[&finding.to_string(), resolution, by])?;
             }
+            Event::LinkProposed { link, kind, a, b, relation, score, evidence, .. } => {
+                self.db.exec(
+                    "INSERT INTO links (id, position, kind, status, person_a, person_b, relation, score, evidence) \
+                     VALUES ($1, $2, $3, 'proposed', $4, $5, $6, $7, $8)",
+                    &[
+                        &link.to_string(),
+                        &pos,
+                        &kind.as_str(),
+                        &a.to_string(),
+                        &b.to_string(),
+                        &relation.map(|r| r.as_str()),
+                        &i32::from(*score),
+                        &serde_json::to_string(evidence).unwrap_or_default(),
+                    ],
+                )?;
+            }
+            Event::LinkConfirmed { link, family, note, by } => {
+                self.db.exec(
+                    "UPDATE links SET status = 'confirmed', decided_by = $2, reason = $3, family_id = $4 WHERE id = $1",
+                    &[&link.to_string(), by, note, &family.map(|f| f.to_string())],
+                )?;
+            }
+            Event::LinkRejected { link, reason, by } => {
+                self.db.exec(
+                    "UPDATE links SET status = 'rejected', decided_by = $2, reason = $3 WHERE id = $1",
+                    &[&link.to_string(), by, reason],
+                )?;
+            }
+            Event::IdentityLinked { link, automatic, by, .. } => {
+                self.db.exec(
+                    "UPDATE links SET status = 'linked', decided_by = $2, automatic = $3 WHERE id = $1",
+                    &[&link.to_string(), by, automatic],
+                )?;
+            }
+            Event::IdentityUnlinked { link, reason, by } => {
+                self.db.exec(
+                    "UPDATE links SET status = 'unlinked', decided_by = $2, reason = $3 WHERE id = $1",
+                    &[&link.to_string(), by, reason],
+                )?;
+            }
+            Event::LinkageRan { through, records, proposed, .. } => {
+                self.db.exec(
+                    "INSERT INTO linkage_runs (position, through, records, proposed) VALUES ($1, $2, $3, $4)",
+                    &[&pos, &(*through as i64), &(*records as i64), &(*proposed as i64)],
+                )?;
+            }
         }
         Ok(())
     }

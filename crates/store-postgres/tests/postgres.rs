@@ -229,6 +229,8 @@ fn sqlite_and_postgres_project_the_same_appends_identically() {
         Engine::<SqliteStore>::meta(&kinship_app::sweep::system_actor(), k)
     })
     .unwrap();
+    // The linker's proposals and its cursor, as the server makes them.
+    kinship_app::linkage::run(&sqlite, &kinship_app::linkage::LinkageOptions::default()).unwrap();
     let db = testing::fresh_database().unwrap();
     let pg = db.store().unwrap();
     replay(&sqlite.store, &pg);
@@ -245,6 +247,12 @@ fn sqlite_and_postgres_project_the_same_appends_identically() {
     assert_eq!(pg.findings(false).unwrap(), sqlite.store.findings(false).unwrap());
     let q = kinship_store::SearchQuery { max_age: Some(17), limit: 50, ..Default::default() };
     assert_eq!(pg.search(&q).unwrap(), sqlite.store.search(&q).unwrap());
+    let w = kinship_store::WorklistQuery { limit: 1000, ..Default::default() };
+    assert_eq!(pg.worklist(&w).unwrap(), sqlite.store.worklist(&w).unwrap());
+    assert!(pg.linkage_cursor().unwrap() > 0);
+    assert_eq!(pg.linkage_cursor().unwrap(), sqlite.store.linkage_cursor().unwrap());
+    let (from, to) = (jiff::civil::date(2000, 1, 1), jiff::civil::date(2100, 1, 1));
+    assert_eq!(pg.linkage_rows(from, to).unwrap(), sqlite.store.linkage_rows(from, to).unwrap());
 }
 
 fn assert_same(sqlite: &str, pg: &str) {

@@ -9,6 +9,7 @@ mod project;
 mod queries;
 mod scan;
 mod schema;
+mod worklist;
 
 use kinship_store::{Append, Appended, LogHead, Store, StoreError, StoredEvent};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -225,6 +226,18 @@ impl Store for SqliteStore {
 
     fn findings(&self, open_only: bool) -> Result<Vec<kinship_store::FindingView>, StoreError> {
         queries::findings(&*self.reader()?, open_only)
+    }
+
+    fn worklist(&self, q: &kinship_store::WorklistQuery) -> Result<Vec<kinship_store::WorklistItem>, StoreError> {
+        worklist::worklist(&*self.reader()?, q)
+    }
+
+    fn linkage_rows(&self, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Vec<kinship_store::LinkageRow>, StoreError> {
+        worklist::linkage_rows(&*self.reader()?, from, to)
+    }
+
+    fn linkage_cursor(&self) -> Result<u64, StoreError> {
+        worklist::linkage_cursor(&*self.reader()?)
     }
 
     fn projection_dump(&self) -> Result<String, StoreError> {

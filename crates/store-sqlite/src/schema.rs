@@ -69,6 +69,8 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "separation_reviews",
     "findings",
     "finding_subjects",
+    "links",
+    "linkage_runs",
 ];
 
 pub const PROJECTIONS: &str = r#"
@@ -138,6 +140,19 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS finding_subjects (
     finding_id TEXT NOT NULL, subject TEXT NOT NULL, PRIMARY KEY (finding_id, subject)
 ) WITHOUT ROWID;
+-- The linkage worklist: one row per proposal (its stream), evidence as a
+-- JSON array of sentences. Added to format 2 without a bump: a store written
+-- before it has no link events, so an empty table is its exact projection.
+CREATE TABLE IF NOT EXISTS links (
+    id TEXT PRIMARY KEY, position INTEGER NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+    person_a TEXT NOT NULL, person_b TEXT NOT NULL, relation TEXT, score INTEGER NOT NULL,
+    evidence TEXT NOT NULL, automatic INTEGER NOT NULL DEFAULT 0,
+    decided_by TEXT, reason TEXT, family_id TEXT
+);
+-- Each linkage run and how far it read the log (the linker's cursor).
+CREATE TABLE IF NOT EXISTS linkage_runs (
+    position INTEGER PRIMARY KEY, through INTEGER NOT NULL, records INTEGER NOT NULL, proposed INTEGER NOT NULL
+);
 "#;
 
 /// Secondary indexes that projecting events reads through, so `rebuild`
@@ -160,4 +175,5 @@ CREATE INDEX IF NOT EXISTS memberships_person ON memberships (person_id);
 CREATE INDEX IF NOT EXISTS memberships_status ON memberships (status, family_id);
 CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
 CREATE INDEX IF NOT EXISTS finding_subjects_subject ON finding_subjects (subject);
+CREATE INDEX IF NOT EXISTS links_status ON links (status, score);
 "#;

@@ -14,5 +14,6 @@ pub mod problem;
 pub mod reports;
 pub mod server;
 pub mod state;
+pub mod worklist;
 
 pub use server::{Backend, Options, Running, router, start, state};

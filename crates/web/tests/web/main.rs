@@ -9,4 +9,5 @@ mod harness;
 mod logs;
 mod matrix;
 mod reports;
+mod worklist;
 mod writes;
