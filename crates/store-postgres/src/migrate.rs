@@ -12,13 +12,55 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// Fills `separated_children` for the families chosen by `$families` (an SQL
+/// condition on `c.family_id`): the same rule as the SQLite backend's
+/// `schema::FILL_SEPARATED`. A child (by role) is listed when the family has
+/// a parent and the child or a parent is separated; the separation is the
+/// latest (by UTC time, then id) of the family that names the child or a
+/// separated parent.
+macro_rules! fill_separated {
+    ($families:literal) => {
+        concat!(
+            "INSERT INTO separated_children (family_id, child_id, separation_id) \
+             SELECT family_id, child_id, separation_id FROM ( \
+               SELECT c.family_id AS family_id, c.person_id AS child_id, \
+                 (SELECT s.id FROM separations s \
+                   WHERE s.family_id = c.family_id AND EXISTS ( \
+                     SELECT 1 FROM separation_members sm WHERE sm.separation_id = s.id AND ( \
+                       sm.person_id = c.person_id OR EXISTS ( \
+                         SELECT 1 FROM memberships p WHERE p.family_id = c.family_id AND p.person_id = sm.person_id \
+                           AND p.status = 'separated' AND p.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN')))) \
+                   ORDER BY s.at_utc DESC, s.id DESC LIMIT 1) AS separation_id \
+               FROM memberships c \
+               WHERE ",
+            $families,
+            " AND c.role IN ('SON', 'DAUGHTER', 'CHILD') \
+                 AND EXISTS (SELECT 1 FROM memberships p WHERE p.family_id = c.family_id \
+                   AND p.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND (p.status = 'separated' OR c.status = 'separated')) \
+             ) x WHERE separation_id IS NOT NULL"
+        )
+    };
+}
+
+/// Recomputes one family's rows (`$1`), as the projector does.
+pub const REFRESH_SEPARATED: &str = fill_separated!("c.family_id = $1");
+
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "log", sql: include_str!("../migrations/0001_log.sql") },
     Migration { version: 2, name: "projections", sql: include_str!("../migrations/0002_projections.sql") },
     Migration { version: 3, name: "audit and accounts", sql: include_str!("../migrations/0003_audit_accounts.sql") },
+    Migration {
+        version: 4,
+        name: "separated children",
+        sql: concat!(
+            include_str!("../migrations/0004_separated_children.sql"),
+            fill_separated!("c.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated')"),
+            ";"
+        ),
+    },
 ];
 
-pub const LATEST: i32 = 3;
+pub const LATEST: i32 = 4;
 
 /// The log's tables (and the security tables). The application role may
 /// read the logs and add to them; only heads and stream versions may move.
@@ -51,6 +93,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "separation_reviews",
     "findings",
     "finding_subjects",
+    "separated_children",
 ];
 
 /// An arbitrary constant: concurrent migrators of one database queue on it.

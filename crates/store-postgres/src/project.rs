@@ -193,6 +193,16 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                     "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES ($1, $2, $3, 'active', $4, $5)",
                     &[&family.to_string(), &person.to_string(), &role.as_str(), &format!("{established:?}").to_lowercase(), by],
                 )?;
+                // A member joining a family with someone separated may be a
+                // child apart from a parent, or a parent a child is apart from.
+                let fid = family.to_string();
+                let separated: bool = self
+                    .db
+                    .query_one("SELECT EXISTS (SELECT 1 FROM memberships WHERE family_id = $1 AND status = 'separated')", &[&fid])?
+                    .get(0);
+                if separated {
+                    self.refresh_separated(&fid)?;
+                }
             }
             Event::LeadDesignated { family, person, .. } => {
                 self.db.exec("UPDATE families SET lead = $2 WHERE id = $1", &[&family.to_string(), &person.to_string()])?;
@@ -212,6 +222,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                         &[&fid, &mid, &at.as_str()],
                     )?;
                 }
+                self.refresh_separated(&fid)?;
             }
             Event::SeparationReviewed { separation, level, decision, note, by, at, .. } => {
                 let (d, review) = match (decision, level) {
@@ -240,6 +251,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                         &[&fid, &m.to_string(), &at.as_str(), location],
                     )?;
                 }
+                self.refresh_separated(&fid)?;
             }
             Event::FindingRaised { finding, kind, subjects, message, record } => {
                 let fid = finding.to_string();
@@ -345,6 +357,14 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         let tokens: Vec<String> = given.iter().chain(family.iter()).flat_map(|s| name::tokens(s)).collect();
         self.db
             .exec("INSERT INTO person_names (person_id, token) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", &[&pid, &tokens])?;
+        Ok(())
+    }
+
+    /// Recomputes which children of `family` are apart from a parent, and by
+    /// which separation, as the SQLite projector does.
+    fn refresh_separated(&mut self, family: &str) -> Q {
+        self.db.exec("DELETE FROM separated_children WHERE family_id = $1", &[&family])?;
+        self.db.exec(crate::migrate::REFRESH_SEPARATED, &[&family])?;
         Ok(())
     }
 

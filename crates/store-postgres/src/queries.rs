@@ -8,12 +8,10 @@ use jiff::civil::Date;
 use kinship_domain::person::SourceRef;
 use kinship_domain::{ANumber, FamilyId, PersonId, name};
 use kinship_store::{
-    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonRow, PersonView, SearchQuery, SeparatedChild,
-    SeparatedParent, StoreError,
+    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonRow, PersonView, SearchQuery, SeparatedChild, SeparatedParent, StoreError,
 };
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 type R<T> = Result<T, StoreError>;
@@ -55,20 +53,27 @@ pub fn persons_in_encounter<C: GenericClient>(db: Db<'_, '_, C>, key: &str) -> R
 const PERSON_COLS: &str = "p.id, p.given, p.family, p.birth_date, p.birth_estimated, p.sex, p.citizenship, p.a_number, \
     p.first_encountered, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.family_id, p.aged_out";
 
+const PERSON_COL_COUNT: usize = 15;
+
 fn person_row(r: &Row) -> PersonRow {
+    person_row_at(r, 0)
+}
+
+/// A person's columns ([`PERSON_COLS`]) starting at column `at`.
+fn person_row_at(r: &Row, at: usize) -> PersonRow {
     PersonRow {
-        id: r.get(0),
-        given: r.get(1),
-        family: r.get(2),
-        birth: r.get(3),
-        estimated: r.get(4),
-        sex: r.get(5),
-        citizenship: r.get(6),
-        a_number: r.get(7),
-        first: r.get(8),
-        custody: CustodyNow { status: r.get(9), agency: r.get(10), facility: r.get(11), since: r.get(12) },
-        family_id: r.get(13),
-        aged_out: r.get(14),
+        id: r.get(at),
+        given: r.get(at + 1),
+        family: r.get(at + 2),
+        birth: r.get(at + 3),
+        estimated: r.get(at + 4),
+        sex: r.get(at + 5),
+        citizenship: r.get(at + 6),
+        a_number: r.get(at + 7),
+        first: r.get(at + 8),
+        custody: CustodyNow { status: r.get(at + 9), agency: r.get(at + 10), facility: r.get(at + 11), since: r.get(at + 12) },
+        family_id: r.get(at + 13),
+        aged_out: r.get(at + 14),
     }
 }
 
@@ -114,15 +119,6 @@ pub fn person<C: GenericClient>(db: Db<'_, '_, C>, id: PersonId) -> R<Option<Per
         Some(row) => view(db, row).map(Some),
         None => Ok(None),
     }
-}
-
-fn brief<C: GenericClient>(db: Db<'_, '_, C>, id: &str) -> R<Option<PersonBrief>> {
-    person_by_id(db, id)?
-        .map(|r| {
-            let id = pid(&r.id)?;
-            Ok(r.into_brief(id))
-        })
-        .transpose()
 }
 
 pub fn custody_history<C: GenericClient>(db: Db<'_, '_, C>, id: PersonId) -> R<Vec<CustodyEntry>> {
@@ -204,80 +200,45 @@ pub fn search<C: GenericClient>(db: Db<'_, '_, C>, q: &SearchQuery) -> R<Vec<Per
     rows.iter().map(person_row).collect::<Vec<_>>().into_iter().map(|r| view(db, r)).collect()
 }
 
-struct MemberRow {
-    person: String,
-    role: String,
-    status: String,
-    birth: Option<String>,
-    aged_out: bool,
-}
-
-const CHILD_ROLES: &[&str] = &["SON", "DAUGHTER", "CHILD"];
-const PARENT_ROLES: &[&str] = &["MOTHER", "FATHER", "LEGAL_GUARDIAN"];
-
-/// Every child currently separated from a parent: the child or the parent is
-/// separated from the family they were recorded in, and not yet reunified.
+/// Every child currently separated from a parent, as the SQLite backend
+/// answers it: one query over the `separated_children` projection, one row
+/// per child and parent; whether the child is still a minor depends on `today`.
 pub fn separated_children<C: GenericClient>(db: Db<'_, '_, C>, today: Date) -> R<Vec<SeparatedChild>> {
     let adult_cutoff = years_before(today, 18).map(|d| d.to_string()).unwrap_or_default();
-    let rows = db
-        .query(
-            "SELECT m.family_id, m.person_id, m.role, m.status, p.birth_date, p.aged_out FROM memberships m \
-             JOIN persons p ON p.id = m.person_id \
-             WHERE m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated') \
-             ORDER BY m.family_id, m.person_id",
-            &[],
-        )
-        .map_err(db_err)?;
-    let mut families: BTreeMap<String, Vec<MemberRow>> = BTreeMap::new();
+    let sql = format!(
+        "SELECT sc.family_id, s.id, s.at, s.reason_code, s.policy, s.review, m.role, m.status, {}, {} \
+         FROM separated_children sc JOIN separations s ON s.id = sc.separation_id \
+         JOIN persons c ON c.id = sc.child_id \
+         JOIN memberships m ON m.family_id = sc.family_id AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') \
+         JOIN persons p ON p.id = m.person_id \
+         WHERE NOT c.aged_out AND (c.birth_date IS NULL OR c.birth_date > $1) \
+         ORDER BY s.at, c.id, sc.family_id, m.person_id",
+        PERSON_COLS.replace("p.", "c."),
+        PERSON_COLS
+    );
+    let rows = db.query(&sql, &[&adult_cutoff]).map_err(db_err)?;
+    let mut out: Vec<SeparatedChild> = vec![];
     for r in &rows {
-        let m = MemberRow { person: r.get(1), role: r.get(2), status: r.get(3), birth: r.get(4), aged_out: r.get(5) };
-        families.entry(r.get(0)).or_default().push(m);
-    }
-    let mut out = vec![];
-    for (family, members) in &families {
-        let is_child = |m: &MemberRow| {
-            CHILD_ROLES.contains(&m.role.as_str()) && !m.aged_out && m.birth.as_deref().is_none_or(|b| b > adult_cutoff.as_str())
-        };
-        let parents: Vec<&MemberRow> = members.iter().filter(|m| PARENT_ROLES.contains(&m.role.as_str())).collect();
-        for child in members.iter().filter(|m| is_child(m)) {
-            let apart: Vec<&&MemberRow> = parents.iter().filter(|p| p.status == "separated" || child.status == "separated").collect();
-            if apart.is_empty() {
-                continue;
-            }
-            // The separation that parted them: the latest one naming the child
-            // or one of the parents apart from the child.
-            let mut named = vec![child.person.clone()];
-            named.extend(apart.iter().filter(|p| p.status == "separated").map(|p| p.person.clone()));
-            let sep = db
-                .query_opt(
-                    "SELECT s.id, s.at, s.reason_code, s.policy, s.review FROM separations s \
-                     WHERE s.family_id = $1 AND EXISTS (SELECT 1 FROM separation_members sm \
-                       WHERE sm.separation_id = s.id AND sm.person_id = ANY($2)) \
-                     ORDER BY s.at_utc DESC LIMIT 1",
-                    &[family, &named],
-                )
-                .map_err(db_err)?;
-            let Some(sep) = sep else { continue };
-            let Some(child_brief) = brief(db, &child.person)? else { continue };
-            let mut ps = vec![];
-            for p in &parents {
-                if let Some(b) = brief(db, &p.person)? {
-                    ps.push(SeparatedParent { person: b, role: p.role.clone(), status: p.status.clone() });
-                }
-            }
-            out.push(SeparatedChild {
-                child: child_brief,
-                family: fid(family)?,
-                separation: sep.get(0),
-                since: sep.get(1),
-                reason_code: sep.get(2),
-                policy: sep.get(3),
-                review: sep.get(4),
-                parents: ps,
-            });
+        let family = fid(r.get(0))?;
+        let child = person_row_at(r, 8);
+        let p = person_row_at(r, 8 + PERSON_COL_COUNT);
+        let parent_id = pid(&p.id)?;
+        let parent = SeparatedParent { role: r.get(6), status: r.get(7), person: p.into_brief(parent_id) };
+        let child_id = pid(&child.id)?;
+        match out.last_mut() {
+            Some(last) if last.child.id == child_id && last.family == family => last.parents.push(parent),
+            _ => out.push(SeparatedChild {
+                child: child.into_brief(child_id),
+                family,
+                separation: r.get(1),
+                since: r.get(2),
+                reason_code: r.get(3),
+                policy: r.get(4),
+                review: r.get(5),
+                parents: vec![parent],
+            }),
         }
     }
-    out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.child.id.cmp(&b.child.id)));
     Ok(out)
 }
 

@@ -373,6 +373,15 @@ impl<'c> Projector<'c> {
                         "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
                     )?
                     .execute(params![family.to_string(), person.to_string(), role.as_str(), established, by])?;
+                // A member joining a family with someone separated may be a
+                // child apart from a parent, or a parent a child is apart from.
+                let separated: bool = self
+                    .conn
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM memberships WHERE family_id = ?1 AND status = 'separated')")?
+                    .query_row(params![family.to_string()], |r| r.get(0))?;
+                if separated {
+                    self.refresh_separated(&family.to_string())?;
+                }
             }
             Event::LeadDesignated { family, person, .. } => match self.family_index.get(family).and_then(|&i| self.families.get_mut(i)) {
                 Some(f) => f.lead = Some(person.to_string()),
@@ -407,6 +416,7 @@ impl<'c> Projector<'c> {
                         params![family.to_string(), m.to_string(), at.as_str()],
                     )?;
                 }
+                self.refresh_separated(&family.to_string())?;
             }
             Event::SeparationReviewed { separation, level, decision, note, by, at, .. } => {
                 let (d, review) = match (decision, level) {
@@ -433,6 +443,7 @@ impl<'c> Projector<'c> {
                         params![family.to_string(), m.to_string(), at.as_str(), location],
                     )?;
                 }
+                self.refresh_separated(&family.to_string())?;
             }
             Event::FindingRaised { finding, kind, subjects, message, record } => {
                 self.exec(
@@ -555,6 +566,16 @@ impl<'c> Projector<'c> {
         if !tokens.is_empty() {
             self.exec("INSERT INTO person_names (rowid, tokens) VALUES (?1, ?2)", params![num, tokens])?;
         }
+        Ok(())
+    }
+
+    /// Recomputes which children of `family` are apart from a parent, and
+    /// by which separation (`schema::FILL_SEPARATED`). Called whenever a
+    /// membership's status changes or a member joins a family with someone
+    /// separated: the only events that change the answer.
+    fn refresh_separated(&self, family: &str) -> rusqlite::Result<()> {
+        self.exec("DELETE FROM separated_children WHERE family_id = ?1", params![family])?;
+        self.exec(&schema::FILL_SEPARATED.replace("{families}", "c.family_id = ?1"), params![family])?;
         Ok(())
     }
 

@@ -5,11 +5,9 @@ use jiff::civil::Date;
 use kinship_domain::person::SourceRef;
 use kinship_domain::{ANumber, FamilyId, PersonId, name};
 use kinship_store::{
-    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonRow, PersonView, SearchQuery, SeparatedChild,
-    SeparatedParent, StoreError,
+    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonRow, PersonView, SearchQuery, SeparatedChild, SeparatedParent, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::BTreeMap;
 
 type R<T> = Result<T, StoreError>;
 
@@ -53,20 +51,27 @@ pub fn persons_in_encounter(conn: &Connection, key: &str) -> R<Vec<PersonId>> {
 const PERSON_COLS: &str = "p.id, p.given, p.family, p.birth_date, p.birth_estimated, p.sex, p.citizenship, p.a_number, \
     p.first_encountered, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.family_id, p.aged_out";
 
+const PERSON_COL_COUNT: usize = 15;
+
 fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
+    person_row_at(r, 0)
+}
+
+/// A person's columns ([`PERSON_COLS`]) starting at column `at`.
+fn person_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PersonRow> {
     Ok(PersonRow {
-        id: r.get(0)?,
-        given: r.get(1)?,
-        family: r.get(2)?,
-        birth: r.get(3)?,
-        estimated: r.get(4)?,
-        sex: r.get(5)?,
-        citizenship: r.get(6)?,
-        a_number: r.get(7)?,
-        first: r.get(8)?,
-        custody: CustodyNow { status: r.get(9)?, agency: r.get(10)?, facility: r.get(11)?, since: r.get(12)? },
-        family_id: r.get(13)?,
-        aged_out: r.get(14)?,
+        id: r.get(at)?,
+        given: r.get(at + 1)?,
+        family: r.get(at + 2)?,
+        birth: r.get(at + 3)?,
+        estimated: r.get(at + 4)?,
+        sex: r.get(at + 5)?,
+        citizenship: r.get(at + 6)?,
+        a_number: r.get(at + 7)?,
+        first: r.get(at + 8)?,
+        custody: CustodyNow { status: r.get(at + 9)?, agency: r.get(at + 10)?, facility: r.get(at + 11)?, since: r.get(at + 12)? },
+        family_id: r.get(at + 13)?,
+        aged_out: r.get(at + 14)?,
     })
 }
 
@@ -108,18 +113,6 @@ pub fn person(conn: &Connection, id: PersonId) -> R<Option<PersonView>> {
         .and_then(|mut s| s.query_row(params![id.to_string()], person_row).optional())
         .map_err(db_err)?;
     row.map(|r| view(conn, r)).transpose()
-}
-
-fn brief(conn: &Connection, id: &str) -> R<Option<PersonBrief>> {
-    let row = conn
-        .prepare_cached(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = ?1"))
-        .and_then(|mut s| s.query_row(params![id], person_row).optional())
-        .map_err(db_err)?;
-    row.map(|r| {
-        let id = pid(&r.id)?;
-        Ok(r.into_brief(id))
-    })
-    .transpose()
 }
 
 pub fn custody_history(conn: &Connection, id: PersonId) -> R<Vec<CustodyEntry>> {
@@ -203,101 +196,59 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> R<Vec<PersonView>> {
     rows.into_iter().map(|r| view(conn, r)).collect()
 }
 
-struct MemberRow {
-    person: String,
-    role: String,
-    status: String,
-    birth: Option<String>,
-    aged_out: bool,
+fn person_cols(alias: &str) -> String {
+    PERSON_COLS.replace("p.", &format!("{alias}."))
 }
-
-const CHILD_ROLES: &[&str] = &["SON", "DAUGHTER", "CHILD"];
-const PARENT_ROLES: &[&str] = &["MOTHER", "FATHER", "LEGAL_GUARDIAN"];
 
 /// Every child currently separated from a parent: the child or the parent is
 /// separated from the family they were recorded in, and not yet reunified.
+/// One query over the `separated_children` projection, one row per child and
+/// parent; whether the child is still a minor is decided here (it depends on
+/// `today`).
 pub fn separated_children(conn: &Connection, today: Date) -> R<Vec<SeparatedChild>> {
     let adult_cutoff = years_before(today, 18).map(|d| d.to_string()).unwrap_or_default();
-    let mut st = conn
-        .prepare(
-            "SELECT m.family_id, m.person_id, m.role, m.status, p.birth_date, p.aged_out FROM memberships m \
-             JOIN persons p ON p.id = m.person_id \
-             WHERE m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated') \
-             ORDER BY m.family_id, m.person_id",
-        )
-        .map_err(db_err)?;
-    let mut families: BTreeMap<String, Vec<MemberRow>> = BTreeMap::new();
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                MemberRow { person: r.get(1)?, role: r.get(2)?, status: r.get(3)?, birth: r.get(4)?, aged_out: r.get(5)? },
-            ))
-        })
-        .map_err(db_err)?;
-    for row in rows {
-        let (f, m) = row.map_err(db_err)?;
-        families.entry(f).or_default().push(m);
-    }
-    let mut out = vec![];
-    for (family, members) in &families {
-        let is_child = |m: &MemberRow| {
-            CHILD_ROLES.contains(&m.role.as_str()) && !m.aged_out && m.birth.as_deref().is_none_or(|b| b > adult_cutoff.as_str())
+    let sql = format!(
+        "SELECT sc.family_id, s.id, s.at, s.reason_code, s.policy, s.review, m.role, m.status, {}, {} \
+         FROM separated_children sc JOIN separations s ON s.id = sc.separation_id \
+         JOIN persons c ON c.id = sc.child_id \
+         JOIN memberships m ON m.family_id = sc.family_id AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') \
+         JOIN persons p ON p.id = m.person_id \
+         WHERE c.aged_out = 0 AND (c.birth_date IS NULL OR c.birth_date > ?1) \
+         ORDER BY s.at, c.id, sc.family_id, m.person_id",
+        person_cols("c"),
+        person_cols("p")
+    );
+    let mut st = conn.prepare_cached(&sql).map_err(db_err)?;
+    let mut rows = st.query(params![adult_cutoff]).map_err(db_err)?;
+    let mut out: Vec<SeparatedChild> = vec![];
+    while let Some(r) = rows.next().map_err(db_err)? {
+        let family: String = r.get(0).map_err(db_err)?;
+        let child = person_row_at(r, 8).map_err(db_err)?;
+        let parent = SeparatedParent {
+            role: r.get(6).map_err(db_err)?,
+            status: r.get(7).map_err(db_err)?,
+            person: {
+                let p = person_row_at(r, 8 + PERSON_COL_COUNT).map_err(db_err)?;
+                let id = pid(&p.id)?;
+                p.into_brief(id)
+            },
         };
-        let parents: Vec<&MemberRow> = members.iter().filter(|m| PARENT_ROLES.contains(&m.role.as_str())).collect();
-        for child in members.iter().filter(|m| is_child(m)) {
-            let apart: Vec<&&MemberRow> = parents.iter().filter(|p| p.status == "separated" || child.status == "separated").collect();
-            if apart.is_empty() {
-                continue;
-            }
-            // The separation that parted them: the latest one naming the child
-            // or one of the parents apart from the child.
-            let mut named = vec![child.person.clone()];
-            named.extend(apart.iter().filter(|p| p.status == "separated").map(|p| p.person.clone()));
-            let placeholders = (0..named.len()).map(|i| format!("?{}", i + 2)).collect::<Vec<_>>().join(",");
-            let sql = format!(
-                "SELECT s.id, s.at, s.reason_code, s.policy, s.review FROM separations s \
-                 WHERE s.family_id = ?1 AND EXISTS (SELECT 1 FROM separation_members sm WHERE sm.separation_id = s.id AND sm.person_id IN ({placeholders})) \
-                 ORDER BY s.at_utc DESC LIMIT 1"
-            );
-            let mut args = vec![family.clone()];
-            args.extend(named);
-            let sep = conn
-                .prepare(&sql)
-                .and_then(|mut s| {
-                    s.query_row(rusqlite::params_from_iter(args), |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                            r.get::<_, String>(4)?,
-                        ))
-                    })
-                    .optional()
-                })
-                .map_err(db_err)?;
-            let Some((sid, since, reason, policy, review)) = sep else { continue };
-            let Some(child_brief) = brief(conn, &child.person)? else { continue };
-            let mut ps = vec![];
-            for p in &parents {
-                if let Some(b) = brief(conn, &p.person)? {
-                    ps.push(SeparatedParent { person: b, role: p.role.clone(), status: p.status.clone() });
-                }
-            }
-            out.push(SeparatedChild {
-                child: child_brief,
-                family: fid(family)?,
-                separation: sid,
-                since,
-                reason_code: reason,
-                policy,
-                review,
-                parents: ps,
-            });
+        let child_id = pid(&child.id)?;
+        let family = fid(&family)?;
+        match out.last_mut() {
+            Some(last) if last.child.id == child_id && last.family == family => last.parents.push(parent),
+            _ => out.push(SeparatedChild {
+                child: child.into_brief(child_id),
+                family,
+                separation: r.get(1).map_err(db_err)?,
+                since: r.get(2).map_err(db_err)?,
+                reason_code: r.get(3).map_err(db_err)?,
+                policy: r.get(4).map_err(db_err)?,
+                review: r.get(5).map_err(db_err)?,
+                parents: vec![parent],
+            }),
         }
     }
-    out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.child.id.cmp(&b.child.id)));
     Ok(out)
 }
 

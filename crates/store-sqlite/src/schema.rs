@@ -7,7 +7,9 @@
 /// message instead of being misread.
 /// 1: first format (text event ids, one row per name token).
 /// 2: 16-byte BLOB event ids, FTS5 name index, records and encounters in one table.
-pub const FORMAT: i64 = 2;
+/// 3: the `separated_children` projection (a format-2 store is upgraded in
+///    place when opened: the table is created and filled from the others).
+pub const FORMAT: i64 = 3;
 
 pub const LOG: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -65,6 +67,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "separation_reviews",
     "findings",
     "finding_subjects",
+    "separated_children",
 ];
 
 pub const PROJECTIONS: &str = r#"
@@ -134,12 +137,44 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS finding_subjects (
     finding_id TEXT NOT NULL, subject TEXT NOT NULL, PRIMARY KEY (finding_id, subject)
 ) WITHOUT ROWID;
+-- One row per child (by role) apart from a parent in a family, with the
+-- separation that parted them: what `report separated-children` reads in one
+-- query. Whether the child is still a minor is decided at read time (it
+-- depends on the day). Kept by `project::refresh_separated`.
+CREATE TABLE IF NOT EXISTS separated_children (
+    family_id TEXT NOT NULL, child_id TEXT NOT NULL, separation_id TEXT NOT NULL,
+    PRIMARY KEY (family_id, child_id)
+) WITHOUT ROWID;
+"#;
+
+/// Fills `separated_children` for the families chosen by `{families}` (an
+/// SQL condition on `c.family_id`). A child (by role) is listed when the
+/// family has a parent and the child or a parent is separated; the
+/// separation is the latest (by UTC time, then id) of the family that names
+/// the child or a separated parent. Families with no such separation get no row.
+pub const FILL_SEPARATED: &str = r#"
+INSERT INTO separated_children (family_id, child_id, separation_id)
+SELECT family_id, child_id, separation_id FROM (
+  SELECT c.family_id AS family_id, c.person_id AS child_id,
+    (SELECT s.id FROM separations s
+      WHERE s.family_id = c.family_id AND EXISTS (
+        SELECT 1 FROM separation_members sm WHERE sm.separation_id = s.id AND (
+          sm.person_id = c.person_id OR EXISTS (
+            SELECT 1 FROM memberships p WHERE p.family_id = c.family_id AND p.person_id = sm.person_id
+              AND p.status = 'separated' AND p.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN'))))
+      ORDER BY s.at_utc DESC, s.id DESC LIMIT 1) AS separation_id
+  FROM memberships c
+  WHERE {families} AND c.role IN ('SON', 'DAUGHTER', 'CHILD')
+    AND EXISTS (SELECT 1 FROM memberships p WHERE p.family_id = c.family_id
+      AND p.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND (p.status = 'separated' OR c.status = 'separated'))
+) x WHERE separation_id IS NOT NULL
 "#;
 
 /// Secondary indexes that projecting events reads through, so `rebuild`
 /// creates them before the replay (also part of [`PROJECTION_INDEXES`]).
 pub const REPLAY_INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
+CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
 "#;
 
 /// Secondary indexes of the projections. `rebuild` creates them after the
