@@ -334,7 +334,7 @@ fn migration_4_fills_the_separated_children_projection_from_the_others() {
     assert_eq!(before.0.len(), 2);
     // What a database at version 3 looks like.
     let mut owner = db.connect_as_owner().unwrap();
-    owner.batch_execute("DROP TABLE separated_children; DELETE FROM kinship_migrations WHERE version = 4;").unwrap();
+    owner.batch_execute("DROP TABLE separated_children, separated_parents; DELETE FROM kinship_migrations WHERE version = 4;").unwrap();
     assert_eq!(PgStore::migrate(&db.owner_url, Some(testing::APP_ROLE)).unwrap(), 1);
     let store = db.store().unwrap();
     assert_eq!(store.separated_children(today).unwrap(), before.0);

@@ -190,7 +190,10 @@ impl<'c> Projector<'c> {
                 }
                 Ok(())
             }
-            None => self.exec(sql, p).map(|_| ()),
+            None => {
+                self.exec(sql, p)?;
+                self.touch_person(&person.to_string())
+            }
         }
     }
 
@@ -418,7 +421,7 @@ impl<'c> Projector<'c> {
                 }
                 self.refresh_separated(&family.to_string())?;
             }
-            Event::SeparationReviewed { separation, level, decision, note, by, at, .. } => {
+            Event::SeparationReviewed { family, separation, level, decision, note, by, at } => {
                 let (d, review) = match (decision, level) {
                     (ReviewDecision::Approve, 1) => ("approve", "awaiting_level_2".to_string()),
                     (ReviewDecision::Approve, _) => ("approve", "approved".to_string()),
@@ -429,11 +432,20 @@ impl<'c> Projector<'c> {
                     params![pos, separation.to_string(), level, d, note, by, at.as_str()],
                 )?;
                 self.exec("UPDATE separations SET review = ?2 WHERE id = ?1", params![separation.to_string(), review])?;
+                self.exec(
+                    "UPDATE separated_children SET review = ?3 WHERE family_id = ?1 AND separation_id = ?2",
+                    params![family.to_string(), separation.to_string(), review],
+                )?;
             }
-            Event::SeparationCorrected { separation, reason_code, policy, narrative, .. } => {
+            Event::SeparationCorrected { family, separation, reason_code, policy, narrative, .. } => {
                 self.exec(
                     "UPDATE separations SET reason_code = ?2, policy = ?3, narrative = ?4, review = 'awaiting_level_1', event_id = ?5 WHERE id = ?1",
                     params![separation.to_string(), reason_code, policy, narrative, &id.as_bytes()[..]],
+                )?;
+                self.exec(
+                    "UPDATE separated_children SET reason_code = ?3, policy = ?4, review = 'awaiting_level_1' \
+                     WHERE family_id = ?1 AND separation_id = ?2",
+                    params![family.to_string(), separation.to_string(), reason_code, policy],
                 )?;
             }
             Event::MembersReunified { family, members, location, at, .. } => {
@@ -517,7 +529,7 @@ impl<'c> Projector<'c> {
             sql,
             params![person.to_string(), given, family, birth, i.birth.is_some_and(|b| b.estimated), sex, citizenship, a_number],
         )?;
-        Ok(())
+        self.touch_person(&person.to_string())
     }
 
     fn record(&mut self, person: &PersonId, r: &SourceRef, id: &Uuid, primary: bool, e: &EncounterRef) -> rusqlite::Result<()> {
@@ -569,13 +581,28 @@ impl<'c> Projector<'c> {
         Ok(())
     }
 
-    /// Recomputes which children of `family` are apart from a parent, and
-    /// by which separation (`schema::FILL_SEPARATED`). Called whenever a
-    /// membership's status changes or a member joins a family with someone
-    /// separated: the only events that change the answer.
-    fn refresh_separated(&self, family: &str) -> rusqlite::Result<()> {
+    /// Recomputes which children of `family` are apart from a parent, by
+    /// which separation, and the family's parents
+    /// (`schema::FILL_SEPARATED_*`). Called whenever a membership's status
+    /// changes or a member joins a family with someone separated: the only
+    /// events that change who is listed.
+    fn refresh_separated(&mut self, family: &str) -> rusqlite::Result<()> {
+        // The fill copies persons' columns: write the ones held in memory.
+        self.finish()?;
         self.exec("DELETE FROM separated_children WHERE family_id = ?1", params![family])?;
-        self.exec(&schema::FILL_SEPARATED.replace("{families}", "c.family_id = ?1"), params![family])?;
+        self.exec("DELETE FROM separated_parents WHERE family_id = ?1", params![family])?;
+        self.exec(&schema::FILL_SEPARATED_CHILDREN.replace("{families}", "m.family_id = ?1"), params![family])?;
+        self.exec(&schema::FILL_SEPARATED_PARENTS.replace("{families}", "m.family_id = ?1"), params![family])?;
+        Ok(())
+    }
+
+    /// Copies a person's changed row into the separated-children tables, if
+    /// they are listed there (as a child or a parent).
+    fn touch_person(&self, pid: &str) -> rusqlite::Result<()> {
+        let cols = schema::BRIEF_COLS;
+        for (table, key) in [("separated_children", "child_id"), ("separated_parents", "parent_id")] {
+            self.exec(&format!("UPDATE {table} SET ({cols}) = (SELECT {cols} FROM persons WHERE id = ?1) WHERE {key} = ?1"), params![pid])?;
+        }
         Ok(())
     }
 

@@ -5,7 +5,8 @@ use jiff::civil::Date;
 use kinship_domain::person::SourceRef;
 use kinship_domain::{ANumber, FamilyId, PersonId, name};
 use kinship_store::{
-    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonRow, PersonView, SearchQuery, SeparatedChild, SeparatedParent, StoreError,
+    CustodyEntry, CustodyNow, FindingView, MembershipView, PersonBrief, PersonRow, PersonView, SearchQuery, SeparatedChild,
+    SeparatedParent, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -51,27 +52,20 @@ pub fn persons_in_encounter(conn: &Connection, key: &str) -> R<Vec<PersonId>> {
 const PERSON_COLS: &str = "p.id, p.given, p.family, p.birth_date, p.birth_estimated, p.sex, p.citizenship, p.a_number, \
     p.first_encountered, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.family_id, p.aged_out";
 
-const PERSON_COL_COUNT: usize = 15;
-
 fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
-    person_row_at(r, 0)
-}
-
-/// A person's columns ([`PERSON_COLS`]) starting at column `at`.
-fn person_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PersonRow> {
     Ok(PersonRow {
-        id: r.get(at)?,
-        given: r.get(at + 1)?,
-        family: r.get(at + 2)?,
-        birth: r.get(at + 3)?,
-        estimated: r.get(at + 4)?,
-        sex: r.get(at + 5)?,
-        citizenship: r.get(at + 6)?,
-        a_number: r.get(at + 7)?,
-        first: r.get(at + 8)?,
-        custody: CustodyNow { status: r.get(at + 9)?, agency: r.get(at + 10)?, facility: r.get(at + 11)?, since: r.get(at + 12)? },
-        family_id: r.get(at + 13)?,
-        aged_out: r.get(at + 14)?,
+        id: r.get(0)?,
+        given: r.get(1)?,
+        family: r.get(2)?,
+        birth: r.get(3)?,
+        estimated: r.get(4)?,
+        sex: r.get(5)?,
+        citizenship: r.get(6)?,
+        a_number: r.get(7)?,
+        first: r.get(8)?,
+        custody: CustodyNow { status: r.get(9)?, agency: r.get(10)?, facility: r.get(11)?, since: r.get(12)? },
+        family_id: r.get(13)?,
+        aged_out: r.get(14)?,
     })
 }
 
@@ -196,49 +190,42 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> R<Vec<PersonView>> {
     rows.into_iter().map(|r| view(conn, r)).collect()
 }
 
-fn person_cols(alias: &str) -> String {
-    PERSON_COLS.replace("p.", &format!("{alias}."))
+/// A brief from the separated-children tables' copy of a person's columns
+/// (`schema::BRIEF_COLS` less `aged_out`, then the id) starting at column `at`.
+fn brief_at(r: &rusqlite::Row<'_>, at: usize) -> R<PersonBrief> {
+    let get = |i: usize| r.get::<_, Option<String>>(at + i).map_err(db_err);
+    let id = pid(&r.get::<_, String>(at + 8).map_err(db_err)?)?;
+    let custody = CustodyNow { status: r.get(at + 4).map_err(db_err)?, agency: get(5)?, facility: get(6)?, since: get(7)? };
+    Ok(PersonBrief::new(id, get(0)?.as_deref(), get(1)?.as_deref(), get(2)?, get(3)?, custody))
 }
 
 /// Every child currently separated from a parent: the child or the parent is
 /// separated from the family they were recorded in, and not yet reunified.
-/// One query over the `separated_children` projection, one row per child and
-/// parent; whether the child is still a minor is decided here (it depends on
-/// `today`).
+/// One query over the two separated-children tables (see `schema.rs`), one
+/// row per child and parent; whether the child is still a minor is decided
+/// here (it depends on `today`).
 pub fn separated_children(conn: &Connection, today: Date) -> R<Vec<SeparatedChild>> {
     let adult_cutoff = years_before(today, 18).map(|d| d.to_string()).unwrap_or_default();
-    let sql = format!(
-        "SELECT sc.family_id, s.id, s.at, s.reason_code, s.policy, s.review, m.role, m.status, {}, {} \
-         FROM separated_children sc JOIN separations s ON s.id = sc.separation_id \
-         JOIN persons c ON c.id = sc.child_id \
-         JOIN memberships m ON m.family_id = sc.family_id AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') \
-         JOIN persons p ON p.id = m.person_id \
-         WHERE c.aged_out = 0 AND (c.birth_date IS NULL OR c.birth_date > ?1) \
-         ORDER BY s.at, c.id, sc.family_id, m.person_id",
-        person_cols("c"),
-        person_cols("p")
-    );
-    let mut st = conn.prepare_cached(&sql).map_err(db_err)?;
+    let mut st = conn
+        .prepare_cached(
+            "SELECT c.family_id, c.separation_id, c.since, c.reason_code, c.policy, c.review, p.role, p.status, \
+               c.given, c.family, c.birth_date, c.a_number, c.custody_status, c.custody_agency, c.custody_facility, c.custody_since, c.child_id, \
+               p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.parent_id \
+             FROM separated_children c JOIN separated_parents p ON p.family_id = c.family_id \
+             WHERE c.aged_out = 0 AND (c.birth_date IS NULL OR c.birth_date > ?1) \
+             ORDER BY c.since, c.child_id, c.family_id, p.parent_id",
+        )
+        .map_err(db_err)?;
     let mut rows = st.query(params![adult_cutoff]).map_err(db_err)?;
     let mut out: Vec<SeparatedChild> = vec![];
     while let Some(r) = rows.next().map_err(db_err)? {
-        let family: String = r.get(0).map_err(db_err)?;
-        let child = person_row_at(r, 8).map_err(db_err)?;
-        let parent = SeparatedParent {
-            role: r.get(6).map_err(db_err)?,
-            status: r.get(7).map_err(db_err)?,
-            person: {
-                let p = person_row_at(r, 8 + PERSON_COL_COUNT).map_err(db_err)?;
-                let id = pid(&p.id)?;
-                p.into_brief(id)
-            },
-        };
-        let child_id = pid(&child.id)?;
-        let family = fid(&family)?;
+        let family = fid(&r.get::<_, String>(0).map_err(db_err)?)?;
+        let child = brief_at(r, 8)?;
+        let parent = SeparatedParent { role: r.get(6).map_err(db_err)?, status: r.get(7).map_err(db_err)?, person: brief_at(r, 17)? };
         match out.last_mut() {
-            Some(last) if last.child.id == child_id && last.family == family => last.parents.push(parent),
+            Some(last) if last.child.id == child.id && last.family == family => last.parents.push(parent),
             _ => out.push(SeparatedChild {
-                child: child.into_brief(child_id),
+                child,
                 family,
                 separation: r.get(1).map_err(db_err)?,
                 since: r.get(2).map_err(db_err)?,

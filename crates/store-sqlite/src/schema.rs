@@ -7,8 +7,8 @@
 /// message instead of being misread.
 /// 1: first format (text event ids, one row per name token).
 /// 2: 16-byte BLOB event ids, FTS5 name index, records and encounters in one table.
-/// 3: the `separated_children` projection (a format-2 store is upgraded in
-///    place when opened: the table is created and filled from the others).
+/// 3: the `separated_children` and `separated_parents` projections (a format-2
+///    store is upgraded in place when opened: they are filled from the others).
 pub const FORMAT: i64 = 3;
 
 pub const LOG: &str = r#"
@@ -68,6 +68,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "findings",
     "finding_subjects",
     "separated_children",
+    "separated_parents",
 ];
 
 pub const PROJECTIONS: &str = r#"
@@ -137,37 +138,71 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS finding_subjects (
     finding_id TEXT NOT NULL, subject TEXT NOT NULL, PRIMARY KEY (finding_id, subject)
 ) WITHOUT ROWID;
--- One row per child (by role) apart from a parent in a family, with the
--- separation that parted them: what `report separated-children` reads in one
--- query. Whether the child is still a minor is decided at read time (it
--- depends on the day). Kept by `project::refresh_separated`.
+-- The separated-children list, kept ready to read: one row per child (by
+-- role) apart from a parent in a family, with the separation that parted them
+-- and the child's brief; one row per parent of each family listed. Whether a
+-- child is still a minor is decided when read (it depends on the day). Kept
+-- by the projector (`refresh_separated`, `touch_person`); a copy of what the
+-- report shows, so the report reads these two small tables and nothing else.
 CREATE TABLE IF NOT EXISTS separated_children (
-    family_id TEXT NOT NULL, child_id TEXT NOT NULL, separation_id TEXT NOT NULL,
+    family_id TEXT NOT NULL, child_id TEXT NOT NULL,
+    separation_id TEXT NOT NULL, since TEXT NOT NULL, reason_code TEXT NOT NULL, policy TEXT, review TEXT NOT NULL,
+    given TEXT, family TEXT, birth_date TEXT, a_number TEXT, custody_status TEXT NOT NULL,
+    custody_agency TEXT, custody_facility TEXT, custody_since TEXT, aged_out INTEGER NOT NULL,
     PRIMARY KEY (family_id, child_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS separated_children_child ON separated_children (child_id);
+CREATE TABLE IF NOT EXISTS separated_parents (
+    family_id TEXT NOT NULL, parent_id TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
+    given TEXT, family TEXT, birth_date TEXT, a_number TEXT, custody_status TEXT NOT NULL,
+    custody_agency TEXT, custody_facility TEXT, custody_since TEXT, aged_out INTEGER NOT NULL,
+    PRIMARY KEY (family_id, parent_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS separated_parents_parent ON separated_parents (parent_id);
 "#;
 
+/// The person columns the separated-children tables copy, in `persons`' names.
+pub const BRIEF_COLS: &str =
+    "given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out";
+
 /// Fills `separated_children` for the families chosen by `{families}` (an
-/// SQL condition on `c.family_id`). A child (by role) is listed when the
+/// SQL condition on `m.family_id`). A child (by role) is listed when the
 /// family has a parent and the child or a parent is separated; the
 /// separation is the latest (by UTC time, then id) of the family that names
-/// the child or a separated parent. Families with no such separation get no row.
-pub const FILL_SEPARATED: &str = r#"
-INSERT INTO separated_children (family_id, child_id, separation_id)
-SELECT family_id, child_id, separation_id FROM (
-  SELECT c.family_id AS family_id, c.person_id AS child_id,
+/// the child or a separated parent. A child with no such separation gets no row.
+pub const FILL_SEPARATED_CHILDREN: &str = r#"
+INSERT INTO separated_children (family_id, child_id, separation_id, since, reason_code, policy, review,
+    given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out)
+SELECT x.family_id, x.child_id, s.id, s.at, s.reason_code, s.policy, s.review,
+    p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.aged_out
+FROM (
+  SELECT m.family_id AS family_id, m.person_id AS child_id,
     (SELECT s.id FROM separations s
-      WHERE s.family_id = c.family_id AND EXISTS (
+      WHERE s.family_id = m.family_id AND EXISTS (
         SELECT 1 FROM separation_members sm WHERE sm.separation_id = s.id AND (
-          sm.person_id = c.person_id OR EXISTS (
-            SELECT 1 FROM memberships p WHERE p.family_id = c.family_id AND p.person_id = sm.person_id
-              AND p.status = 'separated' AND p.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN'))))
+          sm.person_id = m.person_id OR EXISTS (
+            SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id AND pm.person_id = sm.person_id
+              AND pm.status = 'separated' AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN'))))
       ORDER BY s.at_utc DESC, s.id DESC LIMIT 1) AS separation_id
-  FROM memberships c
-  WHERE {families} AND c.role IN ('SON', 'DAUGHTER', 'CHILD')
-    AND EXISTS (SELECT 1 FROM memberships p WHERE p.family_id = c.family_id
-      AND p.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND (p.status = 'separated' OR c.status = 'separated'))
-) x WHERE separation_id IS NOT NULL
+  FROM memberships m
+  WHERE {families} AND m.role IN ('SON', 'DAUGHTER', 'CHILD')
+    AND EXISTS (SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id
+      AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND (pm.status = 'separated' OR m.status = 'separated'))
+) x
+JOIN separations s ON s.id = x.separation_id
+JOIN persons p ON p.id = x.child_id
+"#;
+
+/// Fills `separated_parents` for the families chosen by `{families}` (on
+/// `m.family_id`) that have a child listed: every parent, whatever their status.
+pub const FILL_SEPARATED_PARENTS: &str = r#"
+INSERT INTO separated_parents (family_id, parent_id, role, status,
+    given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out)
+SELECT m.family_id, m.person_id, m.role, m.status,
+    p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.aged_out
+FROM memberships m JOIN persons p ON p.id = m.person_id
+WHERE {families} AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN')
+  AND EXISTS (SELECT 1 FROM separated_children sc WHERE sc.family_id = m.family_id)
 "#;
 
 /// Secondary indexes that projecting events reads through, so `rebuild`

@@ -13,15 +13,12 @@ pub const UPGRADABLE_FROM: i64 = 2;
 pub fn upgrade(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
     if from < 3 {
-        // 2 → 3: `separated_children`, filled for every family with someone separated.
+        // 2 → 3: the separated-children tables, filled for every family with someone separated.
         tx.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
         tx.execute_batch(schema::REPLAY_INDEXES).map_err(db_err)?;
-        tx.execute(
-            &schema::FILL_SEPARATED
-                .replace("{families}", "c.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated')"),
-            [],
-        )
-        .map_err(db_err)?;
+        let all = "m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated')";
+        tx.execute(&schema::FILL_SEPARATED_CHILDREN.replace("{families}", all), []).map_err(db_err)?;
+        tx.execute(&schema::FILL_SEPARATED_PARENTS.replace("{families}", all), []).map_err(db_err)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)?;
     tx.commit().map_err(db_err)

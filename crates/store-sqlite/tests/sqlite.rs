@@ -198,9 +198,9 @@ fn a_format_2_store_gains_the_separated_children_projection_when_opened() {
         (store.separated_children(jiff::civil::date(2000, 6, 1)).unwrap(), store.projection_dump().unwrap())
     };
     assert_eq!(before.0.len(), 2);
-    // What a format-2 store looks like: no such table.
+    // What a format-2 store looks like: no such tables.
     let raw = Connection::open(dir.path().join("kinship.db")).unwrap();
-    raw.execute_batch("DROP TABLE separated_children; PRAGMA user_version = 2;").unwrap();
+    raw.execute_batch("DROP TABLE separated_children; DROP TABLE separated_parents; PRAGMA user_version = 2;").unwrap();
     drop(raw);
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     assert_eq!(store.separated_children(jiff::civil::date(2000, 6, 1)).unwrap(), before.0);

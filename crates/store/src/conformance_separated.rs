@@ -65,12 +65,14 @@ fn sorted(mut ps: Vec<(PersonId, String)>) -> Vec<(PersonId, String)> {
     ps
 }
 
-/// What [`a_family_apart`] leaves: the log writer, the family and the
-/// father still apart from his children.
+/// What [`a_family_apart`] leaves: the log writer, the family, the father
+/// still apart from his children, the son and the separation that parted them.
 struct Apart<'s> {
     log: Log<'s>,
     family: FamilyId,
     father: PersonId,
+    son: PersonId,
+    first: SeparationId,
 }
 
 /// Records a family whose parents are separated one after the other, the
@@ -115,12 +117,45 @@ fn family_apart(store: &dyn Store) -> Result<Apart<'_>, String> {
         vec![(son, first.to_string(), parents("reunified", "separated")), (daughter, first.to_string(), parents("reunified", "separated"))];
     want.sort_by_key(|w| w.0);
     ensure_eq(listed(store)?, want, "a daughter added")?;
-    Ok(Apart { log, family, father })
+    Ok(Apart { log, family, father, son, first })
 }
 
 pub fn separated_children_follow_the_log(make: Factory<'_>) -> Check {
     let store = make();
-    let Apart { mut log, family, father } = family_apart(&*store)?;
+    let Apart { mut log, family, father, son, first } = family_apart(&*store)?;
+    // The list shows where the child and the parents are now, and the review.
+    log.add(Event::BookedIn {
+        person: son,
+        agency: "ORR".into(),
+        facility: Some("Casa Padre".into()),
+        at: at("2018-05-10T10:00:00-05:00")?,
+    })?;
+    log.add(Event::Released {
+        person: father,
+        at: at("2018-05-11T10:00:00-05:00")?,
+        us_address: None,
+        conditions: None,
+        by: "agent".into(),
+    })?;
+    log.add(Event::SeparationReviewed {
+        family,
+        separation: first,
+        level: 1,
+        decision: kinship_domain::family::ReviewDecision::Approve,
+        note: None,
+        by: "sup".into(),
+        at: at("2018-05-12T10:00:00-05:00")?,
+    })?;
+    let rows = err(store.separated_children(jiff::civil::date(2000, 6, 1)))?;
+    let son_row = rows.iter().find(|r| r.child.id == son).ok_or("the son is no longer listed")?;
+    let custody = &son_row.child.custody;
+    if custody.status != "in_custody" || custody.agency.as_deref() != Some("ORR") || son_row.review != "awaiting_level_2" {
+        return Err(format!("the son's row is stale: {son_row:?}"));
+    }
+    let dad = son_row.parents.iter().find(|p| p.person.id == father).ok_or("the father is not listed")?;
+    if dad.person.custody.status != "released" {
+        return Err(format!("the father's brief is stale: {dad:?}"));
+    }
     let live = err(store.projection_dump())?;
     err(store.rebuild(&mut |_| {}))?;
     let rebuilt = err(store.projection_dump())?;
