@@ -7,14 +7,20 @@
 /// message instead of being misread.
 /// 1: first format (text event ids, one row per name token).
 /// 2: 16-byte BLOB event ids, FTS5 name index, records and encounters in one table.
-/// 3: the `separated_children` and `separated_parents` projections (a format-2
-///    store is upgraded in place when opened: they are filled from the others).
+/// 3: the `separated_children` and `separated_parents` projections; custody
+///    clustered by person; no unused indexes (event id, membership status,
+///    finding subject). A format-2 store is upgraded in place when opened: the
+///    new tables are filled from the others and the unused indexes dropped
+///    (its event-id index and custody table keep their old shape until `rebuild`,
+///    which recreates the projections; the log is never rewritten).
 pub const FORMAT: i64 = 3;
 
 pub const LOG: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     position   INTEGER PRIMARY KEY,
-    id         BLOB NOT NULL UNIQUE,
+    -- Not UNIQUE (format 3): nothing looks an event up by id, and ids are
+    -- fresh v7 UUIDs; the index cost 2.5% of a store.
+    id         BLOB NOT NULL,
     stream     TEXT NOT NULL,
     version    INTEGER NOT NULL,
     type       TEXT NOT NULL,
@@ -106,10 +112,13 @@ CREATE TABLE IF NOT EXISTS encounters (
     key TEXT PRIMARY KEY, at TEXT NOT NULL, at_utc TEXT NOT NULL, local_date TEXT NOT NULL,
     sector TEXT, station TEXT
 ) WITHOUT ROWID;
+-- Clustered by person (format 3): a person's history is one range, and no
+-- separate (person_id) index repeats every row's key.
 CREATE TABLE IF NOT EXISTS custody (
-    position INTEGER PRIMARY KEY, person_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
-    agency TEXT, facility TEXT, detail TEXT
-);
+    position INTEGER NOT NULL, person_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
+    agency TEXT, facility TEXT, detail TEXT,
+    PRIMARY KEY (person_id, position)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS families (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, formed_at TEXT NOT NULL,
     source TEXT, source_family_id TEXT, lead TEXT
@@ -220,10 +229,7 @@ CREATE INDEX IF NOT EXISTS persons_birth ON persons (birth_date);
 CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
 CREATE INDEX IF NOT EXISTS encounters_date ON encounters (local_date);
 CREATE INDEX IF NOT EXISTS person_records_encounter ON person_records (encounter_key);
-CREATE INDEX IF NOT EXISTS custody_person ON custody (person_id);
 CREATE INDEX IF NOT EXISTS families_source ON families (source, source_family_id);
 CREATE INDEX IF NOT EXISTS memberships_person ON memberships (person_id);
-CREATE INDEX IF NOT EXISTS memberships_status ON memberships (status, family_id);
 CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
-CREATE INDEX IF NOT EXISTS finding_subjects_subject ON finding_subjects (subject);
 "#;

@@ -19,6 +19,9 @@ pub fn upgrade(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
         let all = "m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated')";
         tx.execute(&schema::FILL_SEPARATED_CHILDREN.replace("{families}", all), []).map_err(db_err)?;
         tx.execute(&schema::FILL_SEPARATED_PARENTS.replace("{families}", all), []).map_err(db_err)?;
+        // Indexes nothing reads any more (the old separated-children query
+        // read the first; nothing ever read the second).
+        tx.execute_batch("DROP INDEX IF EXISTS memberships_status; DROP INDEX IF EXISTS finding_subjects_subject;").map_err(db_err)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)?;
     tx.commit().map_err(db_err)
