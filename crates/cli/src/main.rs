@@ -26,6 +26,7 @@ mod link;
 mod server_cli;
 mod show;
 mod sim;
+mod sim_server;
 
 use anyhow::{Context, Result};
 use args::{Cli, Cmd, ReportCmd};

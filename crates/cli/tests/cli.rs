@@ -428,5 +428,7 @@ mod architecture {
 mod served;
 #[path = "cli/server.rs"]
 mod server;
+#[path = "cli/sim_server.rs"]
+mod sim_server;
 #[path = "cli/tls.rs"]
 mod tls;
