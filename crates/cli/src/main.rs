@@ -27,6 +27,7 @@ mod server_cli;
 mod show;
 mod sim;
 mod worklist;
+mod sim_server;
 
 use anyhow::{Context, Result};
 use args::{Cli, Cmd, ReportCmd};

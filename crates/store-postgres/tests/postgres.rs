@@ -329,3 +329,22 @@ fn tricky_batches_answer_as_on_sqlite() {
         assert_eq!(sqlite.recall(key).unwrap(), pg.recall(key).unwrap(), "{key}");
     }
 }
+
+#[test]
+fn migration_4_fills_the_separated_children_projection_from_the_others() {
+    let db = testing::fresh_database().unwrap();
+    let today = jiff::civil::date(2000, 6, 1);
+    let before = {
+        let store = db.store().unwrap();
+        kinship_store::conformance_separated::a_family_apart(&store).unwrap();
+        (store.separated_children(today).unwrap(), store.projection_dump().unwrap())
+    };
+    assert_eq!(before.0.len(), 2);
+    // What a database at version 3 looks like.
+    let mut owner = db.connect_as_owner().unwrap();
+    owner.batch_execute("DROP TABLE separated_children, separated_parents; DELETE FROM kinship_migrations WHERE version = 4;").unwrap();
+    assert_eq!(PgStore::migrate(&db.owner_url, Some(testing::APP_ROLE)).unwrap(), 1);
+    let store = db.store().unwrap();
+    assert_eq!(store.separated_children(today).unwrap(), before.0);
+    assert_eq!(store.projection_dump().unwrap(), before.1);
+}

@@ -190,7 +190,10 @@ impl<'c> Projector<'c> {
                 }
                 Ok(())
             }
-            None => self.exec(sql, p).map(|_| ()),
+            None => {
+                self.exec(sql, p)?;
+                self.touch_person(&person.to_string())
+            }
         }
     }
 
@@ -382,6 +385,15 @@ impl<'c> Projector<'c> {
                 if *lead {
                     self.lead(family, person)?;
                 }
+                // A member joining a family with someone separated may be a
+                // child apart from a parent, or a parent a child is apart from.
+                let separated: bool = self
+                    .conn
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM memberships WHERE family_id = ?1 AND status = 'separated')")?
+                    .query_row(params![family.to_string()], |r| r.get(0))?;
+                if separated {
+                    self.refresh_separated(&family.to_string())?;
+                }
             }
             Event::LeadDesignated { family, person, .. } => self.lead(family, person)?,
             Event::SeparationRecorded { family, separation, members, reason_code, policy, narrative, approved_by, recorded_by, at } => {
@@ -411,8 +423,9 @@ impl<'c> Projector<'c> {
                         params![family.to_string(), m.to_string(), at.as_str()],
                     )?;
                 }
+                self.refresh_separated(&family.to_string())?;
             }
-            Event::SeparationReviewed { separation, level, decision, note, by, at, .. } => {
+            Event::SeparationReviewed { family, separation, level, decision, note, by, at } => {
                 let (d, review) = match (decision, level) {
                     (ReviewDecision::Approve, 1) => ("approve", "awaiting_level_2".to_string()),
                     (ReviewDecision::Approve, _) => ("approve", "approved".to_string()),
@@ -423,11 +436,20 @@ impl<'c> Projector<'c> {
                     params![pos, separation.to_string(), level, d, note, by, at.as_str()],
                 )?;
                 self.exec("UPDATE separations SET review = ?2 WHERE id = ?1", params![separation.to_string(), review])?;
+                self.exec(
+                    "UPDATE separated_children SET review = ?3 WHERE family_id = ?1 AND separation_id = ?2",
+                    params![family.to_string(), separation.to_string(), review],
+                )?;
             }
-            Event::SeparationCorrected { separation, reason_code, policy, narrative, .. } => {
+            Event::SeparationCorrected { family, separation, reason_code, policy, narrative, .. } => {
                 self.exec(
                     "UPDATE separations SET reason_code = ?2, policy = ?3, narrative = ?4, review = 'awaiting_level_1', event_id = ?5 WHERE id = ?1",
                     params![separation.to_string(), reason_code, policy, narrative, &id.as_bytes()[..]],
+                )?;
+                self.exec(
+                    "UPDATE separated_children SET reason_code = ?3, policy = ?4, review = 'awaiting_level_1' \
+                     WHERE family_id = ?1 AND separation_id = ?2",
+                    params![family.to_string(), separation.to_string(), reason_code, policy],
                 )?;
             }
             Event::MembersReunified { family, members, location, at, .. } => {
@@ -437,6 +459,7 @@ impl<'c> Projector<'c> {
                         params![family.to_string(), m.to_string(), at.as_str(), location],
                     )?;
                 }
+                self.refresh_separated(&family.to_string())?;
             }
             Event::FindingRaised { finding, kind, subjects, message, record } => {
                 self.exec(
@@ -566,7 +589,7 @@ impl<'c> Projector<'c> {
             sql,
             params![person.to_string(), given, family, birth, i.birth.is_some_and(|b| b.estimated), sex, citizenship, a_number],
         )?;
-        Ok(())
+        self.touch_person(&person.to_string())
     }
 
     fn record(&mut self, person: &PersonId, r: &SourceRef, id: &Uuid, primary: bool, e: &EncounterRef) -> rusqlite::Result<()> {
@@ -614,6 +637,31 @@ impl<'c> Projector<'c> {
         let tokens = name_tokens(given.as_deref(), family.as_deref());
         if !tokens.is_empty() {
             self.exec("INSERT INTO person_names (rowid, tokens) VALUES (?1, ?2)", params![num, tokens])?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes which children of `family` are apart from a parent, by
+    /// which separation, and the family's parents
+    /// (`schema::FILL_SEPARATED_*`). Called whenever a membership's status
+    /// changes or a member joins a family with someone separated: the only
+    /// events that change who is listed.
+    fn refresh_separated(&mut self, family: &str) -> rusqlite::Result<()> {
+        // The fill copies persons' columns: write the ones held in memory.
+        self.finish()?;
+        self.exec("DELETE FROM separated_children WHERE family_id = ?1", params![family])?;
+        self.exec("DELETE FROM separated_parents WHERE family_id = ?1", params![family])?;
+        self.exec(&schema::FILL_SEPARATED_CHILDREN.replace("{families}", "m.family_id = ?1"), params![family])?;
+        self.exec(&schema::FILL_SEPARATED_PARENTS.replace("{families}", "m.family_id = ?1"), params![family])?;
+        Ok(())
+    }
+
+    /// Copies a person's changed row into the separated-children tables, if
+    /// they are listed there (as a child or a parent).
+    fn touch_person(&self, pid: &str) -> rusqlite::Result<()> {
+        let cols = schema::BRIEF_COLS;
+        for (table, key) in [("separated_children", "child_id"), ("separated_parents", "parent_id")] {
+            self.exec(&format!("UPDATE {table} SET ({cols}) = (SELECT {cols} FROM persons WHERE id = ?1) WHERE {key} = ?1"), params![pid])?;
         }
         Ok(())
     }

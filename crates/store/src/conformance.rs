@@ -22,11 +22,11 @@ macro_rules! ensure {
     };
 }
 
-fn at(text: &str) -> Result<Instant, String> {
+pub(crate) fn at(text: &str) -> Result<Instant, String> {
     Instant::parse(text, None).map_err(|e| e.to_string())
 }
 
-fn recorded(person: PersonId, given: &str, family: &str, a: Option<&str>, record: &str) -> Result<Event, String> {
+pub(crate) fn recorded(person: PersonId, given: &str, family: &str, a: Option<&str>, record: &str) -> Result<Event, String> {
     Ok(Event::PersonRecorded {
         person,
         identity: Identity {
@@ -53,7 +53,7 @@ fn booked(person: PersonId) -> Result<Event, String> {
     Ok(Event::BookedIn { person, agency: "BP".into(), facility: Some("MCS".into()), at: at("2018-05-07T15:00:00-06:00")? })
 }
 
-fn append(key: &str, expected: Vec<(StreamId, u64)>, events: Vec<Event>) -> Append {
+pub(crate) fn append(key: &str, expected: Vec<(StreamId, u64)>, events: Vec<Event>) -> Append {
     Append {
         key: key.into(),
         command_hash: format!("hash-of-{key}"),
@@ -67,7 +67,7 @@ fn s(p: PersonId) -> StreamId {
     StreamId::Person(p)
 }
 
-fn err<T>(r: Result<T, StoreError>) -> Result<T, String> {
+pub(crate) fn err<T>(r: Result<T, StoreError>) -> Result<T, String> {
     r.map_err(|e| e.to_string())
 }
 
@@ -346,6 +346,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("projections_and_search", projections_and_search),
     ("rebuild_equals_live", rebuild_equals_live),
     ("worklist_and_linkage_rows", worklist_and_linkage_rows),
+    ("separated_children_follow_the_log", crate::conformance_separated::separated_children_follow_the_log),
 ];
 
 /// Runs every story; returns the failures as `name: reason`.

@@ -10,6 +10,7 @@ pub mod chain;
 pub mod conformance;
 pub mod conformance_accounts;
 pub mod conformance_audit;
+pub mod conformance_separated;
 pub mod error;
 pub mod verify;
 pub mod views;
