@@ -285,8 +285,8 @@ impl CitizenshipWeights {
     }
 }
 
-/// Log-odds of parent–child (names, ages and A-numbers, before citizenship)
-/// above which a pair counts as confident when `m` is estimated: about 19 : 1.
+/// Log-odds of parent–child above which a pair counts as confident when
+/// `m` is estimated: about 19 : 1.
 const CONFIDENT: f64 = 2.944;
 
 /// How a pair came to be a candidate.
@@ -686,19 +686,29 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         s.parent += PRIOR_PARENT;
         s.relative += PRIOR_RELATIVE;
     }
-    // Citizenship's m, from the pairs the other evidence already makes
-    // confident parent and child (one EM step from a confident start).
-    let (mut same, mut known) = (0u32, 0u32);
-    for s in &scored {
-        if let Some(c) = s.citizenship
-            && s.parent >= CONFIDENT
-            && s.parent > s.relative
-        {
-            known += 1;
-            same += u32::from(c);
+    // Citizenship's m: the share agreeing among the pairs that are confident
+    // parent and child, citizenship included; confident pairs and m are
+    // re-estimated in turn until they settle (hard EM, from the top bound).
+    let mut citizenship_m = CITIZENSHIP_M_MAX;
+    for _ in 0..10 {
+        let w = CitizenshipWeights::new(citizenship_m, citizenship_u);
+        let (mut same, mut known) = (0u32, 0u32);
+        for s in &scored {
+            if let Some(c) = s.citizenship
+                && s.parent + w.weight(s.citizenship) >= CONFIDENT
+                && s.parent > s.relative
+            {
+                known += 1;
+                same += u32::from(c);
+            }
+        }
+        let next = if known == 0 { CITIZENSHIP_M_MAX } else { f64::from(same) / f64::from(known) };
+        let settled = (next - citizenship_m).abs() < 1e-4;
+        citizenship_m = next;
+        if settled {
+            break;
         }
     }
-    let citizenship_m = if known == 0 { CITIZENSHIP_M_MAX } else { f64::from(same) / f64::from(known) };
     let citizenship = CitizenshipWeights::new(citizenship_m, citizenship_u);
     for s in &mut scored {
         let w = citizenship.weight(s.citizenship);
