@@ -22,7 +22,7 @@ use crate::identities::{self, IdentityOptions, Progress};
 use crate::names::{self, Convention, Surname};
 use crate::phonetic;
 use crate::record::Record;
-use crate::similarity::jaro_winkler;
+use crate::similarity::jaro_winkler_at_least;
 use kinship_domain::family::Role;
 use kinship_domain::person::Sex;
 use std::collections::HashMap;
@@ -202,7 +202,7 @@ fn agree(a: Option<(&str, &str)>, b: Option<(&str, &str)>) -> Option<Agree> {
     let ((a, ka), (b, kb)) = (a?, b?);
     Some(if a == b {
         Agree::Exact
-    } else if ka == kb || jaro_winkler(a, b) >= 0.92 {
+    } else if ka == kb || jaro_winkler_at_least(a, b, 0.92) >= 0.92 {
         Agree::Fuzzy
     } else {
         Agree::No
@@ -250,7 +250,17 @@ impl SurnameFreq {
 
 /// Weights estimated from the records being linked.
 struct Model {
-    freq: SurnameFreq,
+    /// Per record: the frequency weight of its paternal and maternal
+    /// surnames, looked up once rather than for every pair.
+    surname_weight: Vec<(Option<f64>, Option<f64>)>,
+}
+
+impl Model {
+    fn new(people: &[Person]) -> Self {
+        let freq = SurnameFreq::new(people);
+        let w = |s: &Option<String>| s.as_deref().map(|s| freq.weight(s));
+        Self { surname_weight: people.iter().map(|p| (w(&p.paternal), w(&p.maternal))).collect() }
+    }
 }
 
 /// Citizenship as Fellegi–Sunter evidence: `m`, the share of parent–child
@@ -327,7 +337,6 @@ impl Why {
 }
 
 fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, minor, ctx): (usize, usize, Context), explain: bool) -> Scored {
-    let freq = &model.freq;
     let (a, m) = (&people[adult], &people[minor]);
     let (ra, rm) = (&records[adult], &records[minor]);
     let mut ev = Why(explain.then(Vec::new));
@@ -356,8 +365,8 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
         if matches!(convention, Convention::Hispanic | Convention::MaternalFirst) { agree(m.maternal(), a.paternal()) } else { None };
     let second = agree(m.maternal(), a.maternal()).filter(|x| *x != Agree::No);
     let clan = convention == Convention::Clan;
-    let weight = |ag: Agree, s: Option<&str>| -> f64 {
-        let full = s.map(|s| freq.weight(s)).unwrap_or(3.0);
+    let weight = |ag: Agree, full: Option<f64>| -> f64 {
+        let full = full.unwrap_or(3.0);
         // A spelling variant: the evidence, less the chance of a near-namesake.
         let w = match ag {
             Agree::Exact => full,
@@ -386,7 +395,7 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
         (Some(ag), Some(_), _) if !patronymic => {
             // Both surnames shared: a brother or sister; or a single mother
             // who gave the child both of hers. The age gap tells them apart.
-            let w = weight(ag, m.paternal.as_deref());
+            let w = weight(ag, model.surname_weight[minor].0);
             let young = gap.is_some_and(|g| g < 16.0);
             // Brothers and sisters are rarely more than about 22 years apart;
             // a man a generation older who carries both of the child's
@@ -414,8 +423,8 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
             }
         }
         (Some(ag), _, _) if !woman || patronymic => {
-            parent += weight(ag, m.paternal.as_deref());
-            relative += weight(ag, m.paternal.as_deref()) - 0.5;
+            parent += weight(ag, model.surname_weight[minor].0);
+            relative += weight(ag, model.surname_weight[minor].0) - 0.5;
             father = Some(true);
             if patronymic {
                 ev.add(|| format!("child's family name {} adult's given name (patronymic)", eq(ag)));
@@ -424,7 +433,7 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
             }
         }
         (Some(ag), _, _) => {
-            let w = weight(ag, m.paternal.as_deref());
+            let w = weight(ag, model.surname_weight[minor].0);
             if m.maternal.is_none() {
                 // A single surname, the woman's first: a single mother's child.
                 parent += w - 0.5;
@@ -439,14 +448,14 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
             }
         }
         (None, _, Some(ag)) if !man => {
-            parent += weight(ag, m.maternal.as_deref());
-            relative += weight(ag, m.maternal.as_deref()) - 0.5;
+            parent += weight(ag, model.surname_weight[minor].1);
+            relative += weight(ag, model.surname_weight[minor].1) - 0.5;
             father = Some(false);
             ev.add(|| phrase(ag, m.maternal.as_deref()));
         }
         (None, _, Some(ag)) => {
             // A man sharing the mother's surname: a maternal uncle or grandfather.
-            relative += weight(ag, m.maternal.as_deref());
+            relative += weight(ag, model.surname_weight[minor].1);
             parent += 0.5;
             ev.add(|| format!("{} (mother's side)", phrase(ag, m.maternal.as_deref())));
         }
@@ -611,7 +620,7 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         cit_agree += adults.iter().map(|(c, n)| n * minors.get(c).copied().unwrap_or(0)).sum::<u64>();
     }
     let citizenship_u = if cit_known == 0 { 0.5 } else { cit_agree as f64 / cit_known as f64 };
-    let model = Model { freq: SurnameFreq::new(&people) };
+    let model = Model::new(&people);
     // The most citizenship can add, for the early cut below.
     let citizenship_max = CitizenshipWeights::new(1.0, citizenship_u).agree;
 
@@ -673,11 +682,17 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
     });
     stats.candidate_pairs = station_pairs.len() + per_event.iter().map(|(n, _)| n).sum::<usize>();
     let mut scored: Vec<Scored> = per_event.into_iter().flat_map(|(_, v)| v).collect();
+    // In slices, dropping the weak pairs inside the workers: a busy station
+    // gives tens of millions of pairs, nearly all far below the floor.
+    let slices: Vec<&[(usize, usize, Context)]> = station_pairs.chunks(1024).collect();
     scored.extend(
-        crate::par::map(&station_pairs, threads, |&p| Some(score_pair(records, &people, &model, p, false)).filter(keep))
-            .into_iter()
-            .flatten(),
+        crate::par::map(&slices, threads, |slice| {
+            slice.iter().map(|&p| score_pair(records, &people, &model, p, false)).filter(keep).collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten(),
     );
+    drop(slices);
     drop(station_pairs);
 
     // Priors: most adult–minor pairs in one event are not parent and child
