@@ -8,4 +8,5 @@ mod api;
 mod harness;
 mod logs;
 mod matrix;
+mod reports;
 mod writes;
