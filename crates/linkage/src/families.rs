@@ -22,7 +22,7 @@ use crate::identities::{self, IdentityOptions, Progress};
 use crate::names::{self, Convention, Surname};
 use crate::phonetic;
 use crate::record::Record;
-use crate::similarity::jaro_winkler;
+use crate::similarity::jaro_winkler_at_least;
 use kinship_domain::family::Role;
 use kinship_domain::person::Sex;
 use std::collections::HashMap;
@@ -90,8 +90,27 @@ struct Person {
     /// Age in days at the encounter, for gaps in years with a fraction.
     born_day: Option<i32>,
     sex: Option<Sex>,
+    citizenship: Option<String>,
     filled: bool,
     minor: Option<bool>,
+    /// Phonetic keys, computed once: of the paternal and maternal surnames,
+    /// of the given name, and of every surname.
+    paternal_sound: Option<String>,
+    maternal_sound: Option<String>,
+    given_sound: Option<String>,
+    sounds: Vec<String>,
+}
+
+impl Person {
+    fn paternal(&self) -> Option<(&str, &str)> {
+        self.paternal.as_deref().zip(self.paternal_sound.as_deref())
+    }
+    fn maternal(&self) -> Option<(&str, &str)> {
+        self.maternal.as_deref().zip(self.maternal_sound.as_deref())
+    }
+    fn given(&self) -> Option<(&str, &str)> {
+        self.given.as_deref().zip(self.given_sound.as_deref())
+    }
 }
 
 fn day_number(d: jiff::civil::Date) -> i32 {
@@ -106,9 +125,8 @@ fn fill(records: &[Record], cluster_of: &[Option<usize>], clusters: &[identities
         .enumerate()
         .map(|(i, r)| {
             let mates: &[usize] = cluster_of[i].map(|c| clusters[c].records.as_slice()).unwrap_or(&[]);
-            let convention = Convention::for_citizenship(
-                r.citizenship.as_deref().or_else(|| mates.iter().find_map(|&m| records[m].citizenship.as_deref())),
-            );
+            let citizenship = r.citizenship.as_deref().or_else(|| mates.iter().find_map(|&m| records[m].citizenship.as_deref()));
+            let convention = Convention::for_citizenship(citizenship);
             // The fullest family name among the person's records: a missing
             // second surname in one agency's record is filled from another's.
             let own = r.family.as_deref().map(|f| names::surnames(f, convention)).unwrap_or_default();
@@ -146,14 +164,23 @@ fn fill(records: &[Record], cluster_of: &[Option<usize>], clusters: &[identities
                     _ => None,
                 },
             };
+            let given = r.given.as_deref().map(names::given_tokens).and_then(|g| g.into_iter().next());
+            let mut sounds: Vec<String> = best.all.iter().map(|s| phonetic::key(&s.key)).collect();
+            sounds.sort_unstable();
+            sounds.dedup();
             Person {
-                given: r.given.as_deref().map(names::given_tokens).and_then(|g| g.into_iter().next()),
+                given_sound: given.as_deref().map(phonetic::key),
+                given,
+                paternal_sound: best.paternal.as_ref().map(|s| phonetic::key(&s.key)),
+                maternal_sound: best.maternal.as_ref().map(|s| phonetic::key(&s.key)),
+                sounds,
                 paternal: best.paternal.as_ref().map(|s| s.key.clone()),
                 maternal: best.maternal.as_ref().map(|s| s.key.clone()),
                 all: best.all,
                 convention: Some(convention),
                 born_day: birth.map(day_number),
                 sex,
+                citizenship: citizenship.map(str::to_string),
                 filled: was_filled,
                 minor,
             }
@@ -170,11 +197,12 @@ enum Agree {
     No,
 }
 
-fn agree(a: Option<&str>, b: Option<&str>) -> Option<Agree> {
-    let (a, b) = (a?, b?);
+/// `a` and `b` are (name, phonetic key).
+fn agree(a: Option<(&str, &str)>, b: Option<(&str, &str)>) -> Option<Agree> {
+    let ((a, ka), (b, kb)) = (a?, b?);
     Some(if a == b {
         Agree::Exact
-    } else if phonetic::key(a) == phonetic::key(b) || jaro_winkler(a, b) >= 0.92 {
+    } else if ka == kb || jaro_winkler_at_least(a, b, 0.92) >= 0.92 {
         Agree::Fuzzy
     } else {
         Agree::No
@@ -220,6 +248,57 @@ impl SurnameFreq {
     }
 }
 
+/// Weights estimated from the records being linked.
+struct Model {
+    /// Per record: the frequency weight of its paternal and maternal
+    /// surnames, looked up once rather than for every pair.
+    surname_weight: Vec<(Option<f64>, Option<f64>)>,
+}
+
+impl Model {
+    fn new(people: &[Person]) -> Self {
+        let freq = SurnameFreq::new(people);
+        let w = |s: &Option<String>| s.as_deref().map(|s| freq.weight(s));
+        Self { surname_weight: people.iter().map(|p| (w(&p.paternal), w(&p.maternal))).collect() }
+    }
+}
+
+/// Citizenship as Fellegi–Sunter evidence: `m`, the share of parent–child
+/// pairs that share one, and `u`, the share of unrelated adult–minor pairs in
+/// one event that do.
+struct CitizenshipWeights {
+    agree: f64,
+    differ: f64,
+}
+
+/// Bounds on `m` as estimated from the data. The top bound keeps a
+/// difference from vetoing a pair outright (a child born in a transit
+/// country — Haitian parents with a Chilean-born child); generated families
+/// always share one, so the estimate there sits at this bound.
+const CITIZENSHIP_M_MAX: f64 = 0.98;
+const CITIZENSHIP_M_MIN: f64 = 0.5;
+
+impl CitizenshipWeights {
+    /// `u` is the share among all same-event adult–minor pairs (nearly all
+    /// unrelated); `m` the share among the confident parent–child pairs.
+    fn new(m: f64, u: f64) -> Self {
+        let m = m.clamp(CITIZENSHIP_M_MIN, CITIZENSHIP_M_MAX);
+        let u = u.clamp(0.05, 0.9);
+        Self { agree: (m / u).ln(), differ: ((1.0 - m) / (1.0 - u)).ln() }
+    }
+    fn weight(&self, same: Option<bool>) -> f64 {
+        match same {
+            Some(true) => self.agree,
+            Some(false) => self.differ,
+            None => 0.0,
+        }
+    }
+}
+
+/// Log-odds of parent–child above which a pair counts as confident when
+/// `m` is estimated: about 19 : 1.
+const CONFIDENT: f64 = 2.944;
+
 /// How a pair came to be a candidate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Context {
@@ -236,43 +315,58 @@ struct Scored {
     relative: f64,
     /// Which parent the names say: true = father pattern, false = mother pattern.
     father: Option<bool>,
+    ctx: Context,
+    /// Same citizenship, different ones, or not known for both.
+    citizenship: Option<bool>,
+    /// The adult fits the names of the child's siblings too.
+    siblings: bool,
+    /// Empty unless asked for: words are built only for pairs written.
     evidence: Vec<String>,
 }
 
-fn score_pair(records: &[Record], people: &[Person], freq: &SurnameFreq, adult: usize, minor: usize, ctx: Context) -> Scored {
+/// Evidence in words, or nothing: scoring every candidate pair must not
+/// format strings for the great majority that are never written.
+struct Why(Option<Vec<String>>);
+
+impl Why {
+    fn add(&mut self, words: impl FnOnce() -> String) {
+        if let Some(v) = &mut self.0 {
+            v.push(words());
+        }
+    }
+}
+
+fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, minor, ctx): (usize, usize, Context), explain: bool) -> Scored {
     let (a, m) = (&people[adult], &people[minor]);
     let (ra, rm) = (&records[adult], &records[minor]);
-    let mut ev: Vec<String> = Vec::new();
+    let mut ev = Why(explain.then(Vec::new));
     // Log likelihood ratios; the prior is estimated from all candidates later.
     let mut parent = 0.0;
     let mut relative = 0.0;
     match ctx {
         Context::SameEvent => {
-            ev.push("same event".into());
+            ev.add(|| "same event".into());
         }
         Context::SameStation { hours } => {
             // Many strangers pass through a station in a day: sharing a
             // surname with one of them is weaker evidence than within one group.
             parent -= 4.5;
             relative -= 4.5;
-            ev.push(format!("same station, {hours} h apart"));
+            ev.add(|| format!("same station, {hours} h apart"));
         }
     }
 
     // Surname structure.
     let convention = m.convention.unwrap_or(Convention::Hispanic);
     let patronymic = convention == Convention::Patronymic;
-    let adult_first = if patronymic { a.given.clone() } else { a.paternal.clone() };
-    let father_link = agree(m.paternal.as_deref(), adult_first.as_deref());
-    let mother_link = if matches!(convention, Convention::Hispanic | Convention::MaternalFirst) {
-        agree(m.maternal.as_deref(), a.paternal.as_deref())
-    } else {
-        None
-    };
-    let second = agree(m.maternal.as_deref(), a.maternal.as_deref()).filter(|x| *x != Agree::No);
+    let adult_first = if patronymic { a.given() } else { a.paternal() };
+    let father_link = agree(m.paternal(), adult_first);
+    let mother_link =
+        if matches!(convention, Convention::Hispanic | Convention::MaternalFirst) { agree(m.maternal(), a.paternal()) } else { None };
+    let second = agree(m.maternal(), a.maternal()).filter(|x| *x != Agree::No);
     let clan = convention == Convention::Clan;
-    let weight = |ag: Agree, s: Option<&str>| -> f64 {
-        let full = s.map(|s| freq.weight(s)).unwrap_or(3.0);
+    let weight = |ag: Agree, full: Option<f64>| -> f64 {
+        let full = full.unwrap_or(3.0);
         // A spelling variant: the evidence, less the chance of a near-namesake.
         let w = match ag {
             Agree::Exact => full,
@@ -301,54 +395,69 @@ fn score_pair(records: &[Record], people: &[Person], freq: &SurnameFreq, adult: 
         (Some(ag), Some(_), _) if !patronymic => {
             // Both surnames shared: a brother or sister; or a single mother
             // who gave the child both of hers. The age gap tells them apart.
-            let w = weight(ag, m.paternal.as_deref());
+            let w = weight(ag, model.surname_weight[minor].0);
             let young = gap.is_some_and(|g| g < 16.0);
-            relative += w + if young { 2.0 } else { 0.5 };
-            if man {
+            // Brothers and sisters are rarely more than about 22 years apart;
+            // a man a generation older who carries both of the child's
+            // surnames is more likely the father whose first surname the
+            // child carries (the mother's happening to match his second).
+            let generation = gap.is_some_and(|g| g > 22.0);
+            relative += w + if young {
+                2.0
+            } else if generation {
+                -1.0
+            } else {
+                0.5
+            };
+            if man && generation {
+                parent += w - 0.5;
+                father = Some(true);
+                ev.add(|| "both surnames = adult's (a father's first surname, a generation older)".into());
+            } else if man {
                 parent += 0.5;
-                ev.push("both surnames = adult's (a brother's pattern)".into());
+                ev.add(|| "both surnames = adult's (a brother's pattern)".into());
             } else {
                 parent += if young { 0.0 } else { w - 0.5 };
                 father = Some(false);
-                ev.push("both surnames = adult's (a single mother's child, or a sibling)".into());
+                ev.add(|| "both surnames = adult's (a single mother's child, or a sibling)".into());
             }
         }
         (Some(ag), _, _) if !woman || patronymic => {
-            parent += weight(ag, m.paternal.as_deref());
-            relative += weight(ag, m.paternal.as_deref()) - 0.5;
+            parent += weight(ag, model.surname_weight[minor].0);
+            relative += weight(ag, model.surname_weight[minor].0) - 0.5;
             father = Some(true);
             if patronymic {
-                ev.push(format!("child's family name {} adult's given name (patronymic)", eq(ag)));
+                ev.add(|| format!("child's family name {} adult's given name (patronymic)", eq(ag)));
             } else {
-                ev.push(phrase(ag, m.paternal.as_deref()));
+                ev.add(|| phrase(ag, m.paternal.as_deref()));
             }
         }
         (Some(ag), _, _) => {
-            let w = weight(ag, m.paternal.as_deref());
+            let w = weight(ag, model.surname_weight[minor].0);
             if m.maternal.is_none() {
                 // A single surname, the woman's first: a single mother's child.
                 parent += w - 0.5;
                 relative += w - 1.0;
                 father = Some(false);
-                ev.push(format!("{} (the child has only the mother's surname)", phrase(ag, m.paternal.as_deref())));
+                ev.add(|| format!("{} (the child has only the mother's surname)", phrase(ag, m.paternal.as_deref())));
             } else {
                 // A woman sharing the father's surname: a paternal aunt or grandmother.
                 relative += w;
                 parent += 0.5;
-                ev.push(format!("{} (father's side)", phrase(ag, m.paternal.as_deref())));
+                ev.add(|| format!("{} (father's side)", phrase(ag, m.paternal.as_deref())));
             }
         }
         (None, _, Some(ag)) if !man => {
-            parent += weight(ag, m.maternal.as_deref());
-            relative += weight(ag, m.maternal.as_deref()) - 0.5;
+            parent += weight(ag, model.surname_weight[minor].1);
+            relative += weight(ag, model.surname_weight[minor].1) - 0.5;
             father = Some(false);
-            ev.push(phrase(ag, m.maternal.as_deref()));
+            ev.add(|| phrase(ag, m.maternal.as_deref()));
         }
         (None, _, Some(ag)) => {
             // A man sharing the mother's surname: a maternal uncle or grandfather.
-            relative += weight(ag, m.maternal.as_deref());
+            relative += weight(ag, model.surname_weight[minor].1);
             parent += 0.5;
-            ev.push(format!("{} (mother's side)", phrase(ag, m.maternal.as_deref())));
+            ev.add(|| format!("{} (mother's side)", phrase(ag, m.maternal.as_deref())));
         }
         _ => {
             let known = m.paternal.is_some() && a.paternal.is_some();
@@ -356,11 +465,11 @@ fn score_pair(records: &[Record], people: &[Person], freq: &SurnameFreq, adult: 
             let any = known && m.all.iter().any(|x| a.all.iter().any(|y| y.key == x.key));
             if any {
                 relative += 2.0;
-                ev.push("a surname in common".into());
+                ev.add(|| "a surname in common".into());
             } else if known {
                 parent -= 3.0;
                 relative -= 3.0;
-                ev.push("no surname in common".into());
+                ev.add(|| "no surname in common".into());
             }
         }
     }
@@ -370,7 +479,7 @@ fn score_pair(records: &[Record], people: &[Person], freq: &SurnameFreq, adult: 
 
     // Age gap: a soft prior, not a rule.
     if let Some(gap) = gap {
-        ev.push(format!("age gap {:.0} y", gap));
+        ev.add(|| format!("age gap {:.0} y", gap));
         let (p, r) = match gap {
             g if g < 12.0 => (-6.0, 0.5),
             g if g < 15.0 => (-2.5, 0.5),
@@ -389,23 +498,30 @@ fn score_pair(records: &[Record], people: &[Person], freq: &SurnameFreq, adult: 
         if (1..=4).contains(&d) {
             parent += 0.6 - 0.1 * d as f64;
             relative += 0.3;
-            ev.push(format!("A-numbers {d} apart"));
+            ev.add(|| format!("A-numbers {d} apart"));
         }
+    }
+    // Citizenship: parents and children mostly share it (not always: a
+    // child born on the way north), strangers in one group less often.
+    // Its weight is added once `m` is estimated from the confident pairs.
+    let citizenship = a.citizenship.as_deref().zip(m.citizenship.as_deref()).map(|(x, y)| x == y);
+    if citizenship == Some(false) {
+        ev.add(|| "different citizenship".into());
     }
     if rm.family_id.is_none() {
         parent += 0.3;
-        ev.push("minor in no recorded family".into());
+        ev.add(|| "minor in no recorded family".into());
     }
     if ra.family_id.is_some() && ra.family_id != rm.family_id && ra.source == rm.source {
         // The adult travels in a recorded family that leaves this child out:
         // the agency saw the group and did not count the child in it.
         parent -= 1.0;
-        ev.push("adult recorded in another family".into());
+        ev.add(|| "adult recorded in another family".into());
     }
     if a.filled || m.filled {
-        ev.push("facts completed from another agency's record".into());
+        ev.add(|| "facts completed from another agency's record".into());
     }
-    Scored { adult, minor, parent, relative, father, evidence: ev }
+    Scored { adult, minor, ctx, parent, relative, father, citizenship, siblings: false, evidence: ev.0.unwrap_or_default() }
 }
 
 const PRIOR_PARENT: f64 = -1.5;
@@ -420,15 +536,62 @@ fn recorded(ra: &Record, rm: &Record) -> bool {
     ra.source == rm.source && ra.family_id.is_some() && ra.family_id == rm.family_id
 }
 
+/// Same-event pairs in an event with more adult–minor pairs than this are
+/// only scored when the two share a surname's sound (or the patronymic's):
+/// a surge-size group of hundreds of strangers would otherwise cost
+/// adults × minors scorings for pairs that cannot reach any useful score.
+pub const LARGE_EVENT_PAIRS: usize = 4_096;
+
+/// The adult–minor pairs of one event worth scoring, not already recorded.
+fn event_pairs(records: &[Record], people: &[Person], members: &[usize], out: &mut Vec<(usize, usize, Context)>) {
+    let adults: Vec<usize> = members.iter().copied().filter(|&i| people[i].minor == Some(false)).collect();
+    let minors: Vec<usize> = members.iter().copied().filter(|&i| people[i].minor == Some(true)).collect();
+    let mut push = |a: usize, m: usize| {
+        if !recorded(&records[a], &records[m]) {
+            out.push((a, m, Context::SameEvent));
+        }
+    };
+    if adults.len() * minors.len() <= LARGE_EVENT_PAIRS {
+        for &a in &adults {
+            for &m in &minors {
+                push(a, m);
+            }
+        }
+        return;
+    }
+    // Index the adults by the sound of each surname and of the given name
+    // (a patronymic child's family name is the father's given name).
+    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, &a) in adults.iter().enumerate() {
+        let p = &people[a];
+        for key in p.sounds.iter().chain(p.given_sound.as_ref()) {
+            by_key.entry(key.as_str()).or_default().push(k);
+        }
+    }
+    let mut seen = vec![false; adults.len()];
+    for &m in &minors {
+        let mut hits: Vec<usize> = people[m].sounds.iter().filter_map(|k| by_key.get(k.as_str())).flatten().copied().collect();
+        hits.sort_unstable();
+        hits.dedup();
+        for &k in &hits {
+            if !seen[k] {
+                seen[k] = true;
+                push(adults[k], m);
+            }
+        }
+        for &k in &hits {
+            seen[k] = false;
+        }
+    }
+}
+
 pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Vec<Candidate>, FamilyStats) {
     let ids = identities::link(records, 0, &opts.identity, progress);
     progress("families: fill from other records", 0, records.len() as u64);
     let (people, filled) = fill(records, &ids.cluster_of, &ids.clusters);
-    let freq = SurnameFreq::new(&people);
     let mut stats = FamilyStats { identity_clusters: ids.clusters.len(), filled_from_other_records: filled, ..Default::default() };
 
     progress("families: candidates", 0, records.len() as u64);
-    let mut pairs: Vec<(usize, usize, Context)> = Vec::new();
     // Same encounter.
     let mut events: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
@@ -436,24 +599,36 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
             events.entry((r.source.as_str(), e)).or_default().push(i);
         }
     }
-    let mut event_list: Vec<&Vec<usize>> = events.values().collect();
+    let mut event_list: Vec<Vec<usize>> = events.into_values().collect();
     event_list.sort_unstable_by_key(|v| v[0]);
+    // Citizenship's u: the share of same-event adult–minor pairs that agree,
+    // counted per citizenship (adults × minors of each), not pair by pair.
+    let (mut cit_agree, mut cit_known) = (0u64, 0u64);
     for members in &event_list {
-        for &a in members.iter() {
-            if people[a].minor != Some(false) {
-                continue;
-            }
-            for &m in members.iter() {
-                if people[m].minor == Some(true) && !recorded(&records[a], &records[m]) {
-                    pairs.push((a, m, Context::SameEvent));
+        let mut adults: HashMap<&str, u64> = HashMap::new();
+        let mut minors: HashMap<&str, u64> = HashMap::new();
+        for &i in members {
+            if let Some(c) = people[i].citizenship.as_deref() {
+                match people[i].minor {
+                    Some(false) => *adults.entry(c).or_default() += 1,
+                    Some(true) => *minors.entry(c).or_default() += 1,
+                    None => {}
                 }
             }
         }
+        cit_known += adults.values().sum::<u64>() * minors.values().sum::<u64>();
+        cit_agree += adults.iter().map(|(c, n)| n * minors.get(c).copied().unwrap_or(0)).sum::<u64>();
     }
+    let citizenship_u = if cit_known == 0 { 0.5 } else { cit_agree as f64 / cit_known as f64 };
+    let model = Model::new(&people);
+    // The most citizenship can add, for the early cut below.
+    let citizenship_max = CitizenshipWeights::new(1.0, citizenship_u).agree;
+
     // Same station, different encounters, hours apart. Only an adult whose
     // first surname is one of the minor's can be a candidate, so adults are
     // indexed by (station, first surname) and searched in a time window:
     // a busy station's thousands of strangers are never paired one by one.
+    let mut station_pairs: Vec<(usize, usize, Context)> = Vec::new();
     let window = opts.station_window_hours * 3600;
     let mut adults: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
@@ -484,25 +659,41 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
                 let ra = &records[a];
                 if ra.event_id != rm.event_id && !recorded(ra, rm) {
                     let hours = (ra.encountered_at - rm.encountered_at).abs() / 3600;
-                    pairs.push((a, m, Context::SameStation { hours }));
+                    station_pairs.push((a, m, Context::SameStation { hours }));
                 }
             }
         }
     }
-    stats.candidate_pairs = pairs.len();
 
-    progress("families: score", 0, pairs.len() as u64);
+    progress("families: score", 0, event_list.len() as u64);
     // Candidates that cannot reach `min_score` are dropped as soon as they
     // are scored (the later adjustments add at most 0.5 to a parent's
     // log-odds), so memory follows the output, not the candidate count.
+    // Events are scored one at a time, so the pairs are never all held.
     let floor = (opts.min_score.clamp(1e-9, 1.0 - 1e-9) / (1.0 - opts.min_score.clamp(1e-9, 1.0 - 1e-9))).ln() - 0.5;
-    let mut scored: Vec<Scored> = crate::par::map(&pairs, opts.identity.threads, |&(a, m, ctx)| {
-        let s = score_pair(records, &people, &freq, a, m, ctx);
-        (s.parent + PRIOR_PARENT >= floor || s.relative + PRIOR_RELATIVE >= floor).then_some(s)
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let floor = floor - citizenship_max;
+    let keep = |s: &Scored| s.parent + PRIOR_PARENT >= floor || s.relative + PRIOR_RELATIVE >= floor;
+    let threads = opts.identity.threads;
+    let per_event: Vec<(usize, Vec<Scored>)> = crate::par::map(&event_list, threads, |members| {
+        let mut pairs = Vec::new();
+        event_pairs(records, &people, members, &mut pairs);
+        let kept = pairs.iter().map(|&p| score_pair(records, &people, &model, p, false)).filter(keep).collect();
+        (pairs.len(), kept)
+    });
+    stats.candidate_pairs = station_pairs.len() + per_event.iter().map(|(n, _)| n).sum::<usize>();
+    let mut scored: Vec<Scored> = per_event.into_iter().flat_map(|(_, v)| v).collect();
+    // In slices, dropping the weak pairs inside the workers: a busy station
+    // gives tens of millions of pairs, nearly all far below the floor.
+    let slices: Vec<&[(usize, usize, Context)]> = station_pairs.chunks(1024).collect();
+    scored.extend(
+        crate::par::map(&slices, threads, |slice| {
+            slice.iter().map(|&p| score_pair(records, &people, &model, p, false)).filter(keep).collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten(),
+    );
+    drop(slices);
+    drop(station_pairs);
 
     // Priors: most adult–minor pairs in one event are not parent and child
     // (tuned on generated data, seed 1).
@@ -510,24 +701,53 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         s.parent += PRIOR_PARENT;
         s.relative += PRIOR_RELATIVE;
     }
+    // Citizenship's m: the share agreeing among the pairs that are confident
+    // parent and child, citizenship included; confident pairs and m are
+    // re-estimated in turn until they settle (hard EM, from the top bound).
+    let mut citizenship_m = CITIZENSHIP_M_MAX;
+    for _ in 0..10 {
+        let w = CitizenshipWeights::new(citizenship_m, citizenship_u);
+        let (mut same, mut known) = (0u32, 0u32);
+        for s in &scored {
+            if let Some(c) = s.citizenship
+                && s.parent + w.weight(s.citizenship) >= CONFIDENT
+                && s.parent > s.relative
+            {
+                known += 1;
+                same += u32::from(c);
+            }
+        }
+        let next = if known == 0 { CITIZENSHIP_M_MAX } else { f64::from(same) / f64::from(known) };
+        let settled = (next - citizenship_m).abs() < 1e-4;
+        citizenship_m = next;
+        if settled {
+            break;
+        }
+    }
+    let citizenship = CitizenshipWeights::new(citizenship_m, citizenship_u);
+    for s in &mut scored {
+        let w = citizenship.weight(s.citizenship);
+        s.parent += w;
+        s.relative += w;
+    }
 
     // Siblings (minors of one event sharing both surnames) share parents:
     // an adult who fits the names of several siblings is more likely a parent.
-    let mut fits: HashMap<(usize, Option<String>, Option<String>), u32> = HashMap::new();
+    let mut fits: HashMap<(usize, Option<&str>, Option<&str>), u32> = HashMap::new();
     for s in &scored {
         if s.father.is_some() {
             let m = &people[s.minor];
-            *fits.entry((s.adult, m.paternal.clone(), m.maternal.clone())).or_default() += 1;
+            *fits.entry((s.adult, m.paternal.as_deref(), m.maternal.as_deref())).or_default() += 1;
         }
     }
     for s in &mut scored {
         let m = &people[s.minor];
         if s.father.is_some()
             && m.maternal.is_some()
-            && fits.get(&(s.adult, m.paternal.clone(), m.maternal.clone())).copied().unwrap_or(0) > 1
+            && fits.get(&(s.adult, m.paternal.as_deref(), m.maternal.as_deref())).copied().unwrap_or(0) > 1
         {
             s.parent += 0.5;
-            s.evidence.push("fits the child's siblings too".into());
+            s.siblings = true;
         }
     }
 
@@ -568,26 +788,33 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
             }
         }
     }
+    progress("families: explain", 0, scored.len() as u64);
     let mut out = Vec::new();
-    for (k, s) in scored.into_iter().enumerate() {
+    for (k, s) in scored.iter().enumerate() {
         let mut parent = s.parent;
-        let mut ev = s.evidence;
+        let mut after: Vec<String> = Vec::new();
+        if s.siblings {
+            after.push("fits the child's siblings too".into());
+        }
         if let Some(f) = s.father {
             let role = if f { "father" } else { "mother" };
             if recorded_parent.contains_key(&(s.minor, f)) {
                 parent -= 4.0;
-                ev.push(format!("child already has a recorded {role}"));
+                after.push(format!("child already has a recorded {role}"));
             } else if best.get(&(s.minor, f)).is_some_and(|&(_, b)| b != k) {
                 // A second man with the father's surname is more likely an
                 // uncle or grandfather than a second father.
                 parent -= 6.0;
-                ev.push(format!("another adult fits better as the {role}"));
+                after.push(format!("another adult fits better as the {role}"));
             }
         }
         let (relation, logit) = if parent >= s.relative { (Relation::ParentChild, parent) } else { (Relation::OtherRelative, s.relative) };
         let score = logistic(logit);
         if score >= opts.min_score {
-            out.push(Candidate { adult: s.adult, minor: s.minor, relation, score, evidence: ev });
+            // Words only now, for a pair that is written.
+            let mut evidence = score_pair(records, &people, &model, (s.adult, s.minor, s.ctx), true).evidence;
+            evidence.extend(after);
+            out.push(Candidate { adult: s.adult, minor: s.minor, relation, score, evidence });
         }
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.adult.cmp(&b.adult)).then(a.minor.cmp(&b.minor)));

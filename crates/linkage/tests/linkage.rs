@@ -334,3 +334,76 @@ fn a_child_gets_at_most_one_father_and_one_mother() {
         assert!(n <= 1, "record {minor} has {n} proposed parents (male: {sex})");
     }
 }
+
+/// A BP record in one event, with the fields family linkage reads.
+fn member(id: &str, event: &str, given: &str, family: &str, born: Date, sex: Sex, citizenship: &str, a: u32) -> Record {
+    let on = date(2018, 6, 1);
+    let mut r = Record::new("BP", id, 1_527_811_200, on);
+    r.event_id = Some(event.into());
+    r.station = Some("MCS".into());
+    r.given = Some(given.into());
+    r.family = Some(family.into());
+    r.birth = Some(born);
+    r.sex = Some(sex);
+    r.citizenship = Some(citizenship.into());
+    r.a_number = Some(a);
+    r
+}
+
+#[test]
+fn a_surge_size_event_still_finds_the_parent_and_scores_fewer_pairs() {
+    // 70 unrelated adults and 70 unrelated minors in one event (4,900 pairs,
+    // above the large-event bound), and one father with his son among them.
+    let mut rng = SplitMix(21);
+    let mut records = vec![];
+    for k in 0..70u32 {
+        let fam = format!("{} {}", pick(&mut rng, &SURNAMES[..20]), pick(&mut rng, &SURNAMES[..20]));
+        records.push(member(&format!("A{k}"), "E1", pick(&mut rng, MALE), &fam, date(1980, 1, 1), Sex::M, "GTM", 100_000 + k * 10));
+        let fam = format!("{} {}", pick(&mut rng, &SURNAMES[..20]), pick(&mut rng, &SURNAMES[..20]));
+        records.push(member(&format!("M{k}"), "E1", pick(&mut rng, FEMALE), &fam, date(2010, 1, 1), Sex::F, "GTM", 200_000 + k * 10));
+    }
+    records.push(member("F", "E1", "WILMER", "QUINTERO VILLALOBOS", date(1979, 3, 4), Sex::M, "HND", 300_000));
+    records.push(member("S", "E1", "JOSUE", "QUINTERO OZUNA", date(2009, 5, 6), Sex::M, "HND", 300_001));
+    let (father, son) = (records.len() - 2, records.len() - 1);
+    let (cands, stats) = link_families(&records, &FamilyOptions::default(), &quiet);
+    let found = cands.iter().find(|c| c.adult == father && c.minor == son).expect("the father is proposed");
+    assert_eq!(found.relation, Relation::ParentChild);
+    assert!(found.score > 0.9, "score {}", found.score);
+    // Only pairs sharing a surname's sound were scored, not all 71 × 71.
+    assert!(stats.candidate_pairs < 71 * 71 / 2, "{} pairs scored", stats.candidate_pairs);
+    // The same family in a small event gets the same score.
+    let small: Vec<Record> = records[records.len() - 2..].to_vec();
+    let (alone, _) = link_families(&small, &FamilyOptions::default(), &quiet);
+    assert!(alone.iter().any(|c| c.relation == Relation::ParentChild && c.evidence.contains(&"same event".to_string())));
+}
+
+#[test]
+fn a_different_citizenship_weakens_a_parent_candidate_and_is_said() {
+    // Seven events, each a family and two strangers of another country; in
+    // the last one the child's recorded citizenship differs from the parents'.
+    let mut records = vec![];
+    for e in 0..7u32 {
+        let (event, base) = (format!("E{e}"), 500_000 + e * 100);
+        let child = if e == 6 { "MEX" } else { "GTM" };
+        records.push(member(&format!("{event}-F"), &event, MALE[e as usize], "OZUNA TZUL", date(1980, 2, 2), Sex::M, "GTM", base));
+        records.push(member(&format!("{event}-M"), &event, FEMALE[e as usize], "CHOC BAUTISTA", date(1984, 2, 2), Sex::F, "GTM", base + 1));
+        records.push(member(&format!("{event}-C"), &event, "LUIS", "OZUNA CHOC", date(2011, 2, 2), Sex::M, child, base + 2));
+        records.push(member(&format!("{event}-X"), &event, "JUAN", "PEREZ DIAZ", date(1975, 2, 2), Sex::M, "HND", base + 50));
+        records.push(member(&format!("{event}-Y"), &event, "ROSA", "LOPEZ CRUZ", date(1990, 2, 2), Sex::F, "HND", base + 60));
+    }
+    let (cands, _) = link_families(&records, &FamilyOptions { min_score: 0.0, ..Default::default() }, &quiet);
+    let score = |a: usize, m: usize| cands.iter().find(|c| c.adult == a && c.minor == m).expect("scored");
+    let (same, differ) = (score(0, 2), score(30, 32));
+    assert!(same.score > differ.score + 0.01, "{} vs {}", same.score, differ.score);
+    assert!(differ.evidence.iter().any(|w| w == "different citizenship"));
+    assert!(!same.evidence.iter().any(|w| w == "different citizenship"));
+}
+
+#[test]
+fn family_candidates_do_not_depend_on_the_thread_count() {
+    let fx = fixture(16, 300);
+    let opts = |threads| FamilyOptions { identity: IdentityOptions { threads, ..Default::default() }, ..Default::default() };
+    let (one, _) = link_families(&fx.records, &opts(1), &quiet);
+    let (two, _) = link_families(&fx.records, &opts(2), &quiet);
+    assert_eq!(one, two);
+}
