@@ -173,7 +173,8 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
     runtime()?.block_on(async move {
         let running = kinship_web::start(args.listen, state, tls).await.with_context(|| format!("cannot listen on {}", args.listen))?;
         outln!("Kinship is serving on {scheme}://{}", running.addr);
-        outln!("  log in: POST {scheme}://{}/api/session {{\"username\": \"admin\", \"password\": \"…\"}}", running.addr);
+        outln!("  in a browser: open {scheme}://{}/ and log in with an account above", running.addr);
+        outln!("  JSON API log in: POST {scheme}://{}/api/session {{\"username\": \"admin\", \"password\": \"…\"}}", running.addr);
         outln!("  API description: {scheme}://{0}/api/openapi.json · Swagger UI: {scheme}://{0}/api/docs", running.addr);
         tokio::select! {
             r = tokio::signal::ctrl_c() => { r?; running.handle.graceful_shutdown(Some(Duration::from_secs(10))); }

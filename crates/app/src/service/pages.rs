@@ -1,0 +1,231 @@
+//! Reads the HTML pages need beyond the JSON API's: a person's page (the
+//! record plus family member names, legal clocks and the events timeline),
+//! the clocks board and the findings list. Same rules as every other
+//! [`Service`] read: reach first (out of reach = not found), the answer cut
+//! down to the caller's field classes by [`crate::access::view`], and one
+//! audit record before anything is returned.
+
+use super::Service;
+use crate::access::Principal;
+use crate::access::reach::Reacher;
+use crate::access::view::{self, CUSTODY, FAMILY, IDENTITY, PersonRecord, PersonSummary};
+use crate::error::AppError;
+use jiff::Timestamp;
+use kinship_domain::clocks::{self, ClockReading};
+use kinship_domain::{Event, FindingId, PersonId, StreamId};
+use kinship_store::{FindingView, Store};
+use serde::Serialize;
+
+/// A person's page: what `GET /api/persons/{id}` returns, plus what a
+/// caseworker needs on one screen, each part only when its class is shown.
+#[derive(Clone, Debug, Serialize)]
+pub struct PersonPage {
+    pub record: PersonRecord,
+    /// The family's members (family class); names only with the identity class.
+    pub members: Vec<MemberLine>,
+    /// Running legal clocks (custody class), overdue first.
+    pub clocks: Vec<ClockReading>,
+    /// The person's and their family's events, oldest first, only those of
+    /// classes the answer contains.
+    pub events: Vec<EventLine>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberLine {
+    pub person: PersonId,
+    pub name: Option<String>,
+    pub role: String,
+    pub status: String,
+    pub lead: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EventLine {
+    pub position: u64,
+    pub at: String,
+    /// The event's type, e.g. `TransferAccepted`.
+    pub kind: String,
+    /// The field class the event belongs to.
+    pub class: &'static str,
+    /// Agency and user that recorded it.
+    pub by: String,
+    /// A few facts of the event, all of its own class (never names or columns).
+    pub details: Vec<(String, String)>,
+}
+
+/// One running clock on the clocks board.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClockRow {
+    pub person: PersonSummary,
+    pub clock: ClockReading,
+}
+
+/// The class an event's facts belong to. Exhaustive on purpose: a new event
+/// type must be classified here before it can be shown.
+pub fn event_class(e: &Event) -> &'static str {
+    match e {
+        Event::PersonRecorded { .. } | Event::RecordAttached { .. } | Event::RecordCorrected { .. } | Event::AgedOut { .. } => IDENTITY,
+        Event::BookedIn { .. }
+        | Event::TransferOffered { .. }
+        | Event::TransferAccepted { .. }
+        | Event::TransferRejected { .. }
+        | Event::Released { .. }
+        | Event::Removed { .. }
+        | Event::ReferredForProsecution { .. } => CUSTODY,
+        Event::JoinedFamily { .. }
+        | Event::FamilyFormed { .. }
+        | Event::MemberAdded { .. }
+        | Event::LeadDesignated { .. }
+        | Event::SeparationRecorded { .. }
+        | Event::SeparationReviewed { .. }
+        | Event::SeparationCorrected { .. }
+        | Event::MembersReunified { .. } => FAMILY,
+        // Findings are listed on their own page, never in a person's timeline.
+        Event::FindingRaised { .. } | Event::FindingResolved { .. } => "finding",
+    }
+}
+
+/// The event fields a timeline shows, per class. Anything else (names,
+/// narratives, record columns) stays out.
+fn shown_fields(class: &str) -> &'static [&'static str] {
+    match class {
+        CUSTODY => &["agency", "facility", "to_agency", "to_facility", "reason"],
+        FAMILY => &["kind", "role", "reason_code", "policy", "level", "decision", "location"],
+        _ => &[],
+    }
+}
+
+fn event_line(position: u64, event: &Event, meta: &serde_json::Value) -> EventLine {
+    let class = event_class(event);
+    let json = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let details = shown_fields(class).iter().filter_map(|k| json.get(*k).and_then(text).map(|v| (k.replace('_', " "), v))).collect();
+    let actor = &meta["actor"];
+    EventLine {
+        position,
+        at: meta["at"].as_str().unwrap_or("").to_string(),
+        kind: json["type"].as_str().unwrap_or("?").to_string(),
+        class,
+        by: format!("{} {}", actor["agency"].as_str().unwrap_or(""), actor["user"].as_str().unwrap_or("")).trim().to_string(),
+        details,
+    }
+}
+
+impl<S: Store> Service<S> {
+    /// A person's page. One audit record (`person.read`, like the API's read)
+    /// listing the classes returned.
+    pub fn person_page(&self, who: &Principal, id: PersonId, purpose: Option<&str>, now: Timestamp) -> Result<PersonPage, AppError> {
+        let vis = self.visibility(who);
+        let result = (|| {
+            let mut reach = Reacher::new(&self.engine, who);
+            if !reach.person(id)? {
+                return Err(AppError::NotFound(format!("no person {id}")));
+            }
+            let not_found = || AppError::NotFound(format!("no person {id}"));
+            // Load every member, so names and the clocks (which ask whether a
+            // parent is with the child) read the whole family.
+            let family_id = reach.world().persons.get(&id).ok_or_else(not_found)?.family;
+            let member_ids: Vec<PersonId> = family_id
+                .and_then(|f| reach.world().families.get(&f))
+                .map(|f| f.members.iter().map(|m| m.person).collect())
+                .unwrap_or_default();
+            for m in &member_ids {
+                reach.person(*m)?;
+            }
+            let world = reach.world();
+            let person = world.persons.get(&id).ok_or_else(not_found)?;
+            let family = family_id.and_then(|f| world.families.get(&f));
+            let history = self.engine.store.custody_history(id)?;
+            let record = view::person_record(&self.engine.profile, &vis, person, family, history, purpose);
+            let members = match (&record.family, family) {
+                (Some(_), Some(f)) => f
+                    .members
+                    .iter()
+                    .map(|m| MemberLine {
+                        person: m.person,
+                        name: record.identity.as_ref().and(world.persons.get(&m.person)).map(|p| p.identity.name.display()),
+                        role: m.role.as_str().to_string(),
+                        status: m.status.as_str().to_string(),
+                        lead: f.lead == Some(m.person),
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            let mut clocks = if record.custody.is_some() { clocks::running(world, &self.engine.profile, person, now) } else { vec![] };
+            clocks.sort_by_key(|c| (!c.overdue, c.due));
+            let mut streams = vec![StreamId::Person(id)];
+            if let (Some(_), Some(f)) = (&record.family, family_id) {
+                streams.push(StreamId::Family(f));
+            }
+            let mut events = vec![];
+            for s in &streams {
+                for (position, event, meta) in self.engine.history(s)? {
+                    if record.classes.contains_key(event_class(&event)) {
+                        events.push(event_line(position, &event, &meta));
+                    }
+                }
+            }
+            events.sort_by_key(|e| e.position);
+            Ok(PersonPage { record, members, clocks, events })
+        })();
+        let classes = result.as_ref().map(|r| r.record.classes.keys().cloned().collect()).unwrap_or_default();
+        self.audited(who, "person.read", vec![id.to_string()], classes, purpose, result)
+    }
+
+    /// Legal clocks running for persons the caller reaches: children past
+    /// the border-custody clock first, then anything else overdue, then by
+    /// due time. Needs the custody class.
+    pub fn clock_board(&self, who: &Principal, now: Timestamp, purpose: Option<&str>) -> Result<Vec<ClockRow>, AppError> {
+        let vis = self.visibility(who);
+        let result = (|| {
+            if !vis.sees(CUSTODY) {
+                return Err(AppError::Denied("the clocks need the custody field class, which your role does not see".into()));
+            }
+            let mut reach = Reacher::new(&self.engine, who);
+            let mut out = vec![];
+            for (person, clock) in crate::report::clocks_report(&self.engine, now)? {
+                if reach.person(person.id)? {
+                    out.push(ClockRow { person: view::person_summary(&vis, person), clock });
+                }
+            }
+            let child_clock = |c: &ClockReading| c.clock == "child_border_custody";
+            out.sort_by_key(|r| (!(r.clock.overdue && child_clock(&r.clock)), !r.clock.overdue, r.clock.due));
+            Ok(out)
+        })();
+        let mut subjects: Vec<String> = result.as_ref().map(|r| r.iter().map(|c| c.person.id.to_string()).collect()).unwrap_or_default();
+        subjects.dedup();
+        let classes = if result.as_ref().is_ok_and(|r| !r.is_empty()) { view::list_classes(&vis) } else { vec![] };
+        self.audited(who, "report.clocks", subjects, classes, purpose, result)
+    }
+
+    /// Data-quality findings the caller reaches (every subject in reach).
+    /// A finding's message speaks of persons and families, so the list
+    /// needs the identity and family classes.
+    pub fn findings_list(&self, who: &Principal, open_only: bool, purpose: Option<&str>) -> Result<Vec<FindingView>, AppError> {
+        let vis = self.visibility(who);
+        let result = (|| {
+            if !vis.sees(IDENTITY) || !vis.sees(FAMILY) {
+                return Err(AppError::Denied(
+                    "the findings list needs the identity and family field classes, which your role does not see".into(),
+                ));
+            }
+            let mut reach = Reacher::new(&self.engine, who);
+            let mut out = vec![];
+            for f in self.engine.store.findings(open_only)? {
+                let Some(id) = FindingId::parse(&f.id) else { continue };
+                if reach.finding(id)? {
+                    out.push(f);
+                }
+            }
+            Ok(out)
+        })();
+        let subjects =
+            result.as_ref().map(|r| r.iter().map(|f| format!("Q-{}", f.id.trim_start_matches("Q-"))).collect()).unwrap_or_default();
+        let classes = if result.as_ref().is_ok_and(|r| !r.is_empty()) { vec![FAMILY.to_string(), IDENTITY.to_string()] } else { vec![] };
+        self.audited(who, "report.findings", subjects, classes, purpose, result)
+    }
+}
