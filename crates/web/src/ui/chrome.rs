@@ -48,13 +48,13 @@ impl Me {
         Self { principal, agency_name, role_label, csrf: csrf_token(session_secret) }
     }
 
-    /// Refuses a form whose token is not this session's.
-    pub fn check_csrf(&self, given: &str) -> Result<(), Response> {
+    /// The refusal for a form whose token is not this session's; `None` when it is.
+    pub fn csrf_refusal(&self, given: &str) -> Option<Response> {
         let ok = given.len() == self.csrf.len() && given.bytes().zip(self.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
         if ok {
-            return Ok(());
+            return None;
         }
-        Err(error_page(
+        Some(error_page(
             Some(self.clone()),
             StatusCode::FORBIDDEN,
             "Form refused",

@@ -114,10 +114,10 @@ fn query(f: &SearchForm) -> Result<Option<SearchQuery>, FormError> {
         limit: 100,
         ..Default::default()
     };
-    if let (Some(lo), Some(hi)) = (q.min_age, q.max_age) {
-        if lo > hi {
-            return Err(FormError::field("max_age", "the highest age is below the lowest"));
-        }
+    if let (Some(lo), Some(hi)) = (q.min_age, q.max_age)
+        && lo > hi
+    {
+        return Err(FormError::field("max_age", "the highest age is below the lowest"));
     }
     let empty = q.name.is_none() && q.min_age.is_none() && q.max_age.is_none() && q.family.is_none();
     Ok((!empty).then_some(q))

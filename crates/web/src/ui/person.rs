@@ -319,7 +319,7 @@ fn review_command(f: &ReviewForm) -> Result<Command, FormError> {
 /// `POST /people/{id}/review`: records a supervisory review of a separation
 /// through the same `Service::execute` as `POST /api/commands`.
 pub async fn review(State(state): State<Shared>, me: Me, Path(id): Path<String>, Form(f): Form<ReviewForm>) -> Response {
-    if let Err(r) = me.check_csrf(&f.csrf) {
+    if let Some(r) = me.csrf_refusal(&f.csrf) {
         return r;
     }
     let Some(person) = PersonId::parse(&id) else { return app_error_page(me, AppError::NotFound(String::new())) };

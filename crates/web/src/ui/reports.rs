@@ -187,7 +187,7 @@ pub struct ResolveForm {
 /// `POST /findings/{id}/resolve`: the same `ResolveFinding` command, through
 /// the same `Service::execute`, as `POST /api/commands`.
 pub async fn resolve(State(state): State<Shared>, me: Me, Path(id): Path<String>, Form(f): Form<ResolveForm>) -> Response {
-    if let Err(r) = me.check_csrf(&f.csrf) {
+    if let Some(r) = me.csrf_refusal(&f.csrf) {
         return r;
     }
     let Some(finding) = FindingId::parse(&id) else { return app_error_page(me, AppError::NotFound(String::new())) };

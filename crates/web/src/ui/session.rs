@@ -83,7 +83,7 @@ pub struct CsrfForm {
 
 /// Ends the session (as `DELETE /api/session` does) and clears the cookie.
 pub async fn logout(State(state): State<Shared>, me: Me, headers: axum::http::HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    if let Err(r) = me.check_csrf(&f.csrf) {
+    if let Some(r) = me.csrf_refusal(&f.csrf) {
         return r;
     }
     let (mut parts, _) = axum::http::Request::new(()).into_parts();

@@ -31,12 +31,11 @@ fn free_port() -> u16 {
 async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(e) = b.find(Locator::Css(css)).await {
-            if let Ok(t) = e.text().await {
-                if t.contains(want) {
-                    return t;
-                }
-            }
+        if let Ok(e) = b.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+            && t.contains(want)
+        {
+            return t;
         }
         if Instant::now() > deadline {
             let src = b.source().await.unwrap_or_default();
