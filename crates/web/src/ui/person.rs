@@ -208,9 +208,12 @@ fn page_html(state: &Shared, me: Me, page: PersonPage, purpose: &str, error: Opt
     let profile = &state.service.engine.profile;
     let vis = Visibility::of(profile, &me.principal.role);
     let r = &page.record;
-    let sections = profile
-        .field_classes
-        .iter()
+    // The record's own parts first (who, family, custody), then the column classes.
+    let rank = |c: &str| ["identity", "family", "custody"].iter().position(|k| *k == c).unwrap_or(3);
+    let mut classes: Vec<_> = profile.field_classes.iter().collect();
+    classes.sort_by_key(|(c, _)| rank(c));
+    let sections = classes
+        .into_iter()
         .map(|(class, def)| {
             let state = if r.classes.contains_key(class) {
                 "shown"

@@ -74,7 +74,7 @@ pub async fn separated(State(state): State<Shared>, me: Me) -> Response {
                         profile.reason_codes.get(&r.reason_code).map(|c| c.meaning.as_str()).unwrap_or(""),
                         r.policy.as_deref().map(|p| format!(", policy {p}")).unwrap_or_default()
                     ),
-                    review: r.review.clone(),
+                    review: r.review.replace('_', " "),
                     parents: r.parents.iter().map(|p| (Brief::of(&p.person), p.role.to_lowercase(), p.status.replace('_', " "))).collect(),
                 })
                 .collect();
