@@ -14,8 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/pg-cluster.sh
 
-days=100; per_day=1200
-if [[ "${1:-}" == "--smoke" ]]; then days=3; per_day=200; fi
+days=100; per_day=1200; load_rate=500; load_secs=30
+if [[ "${1:-}" == "--smoke" ]]; then days=3; per_day=200; load_rate=50; load_secs=2; fi
 pg_cluster_available || { echo "PostgreSQL 15 not found in $pg_bin (apt-get install postgresql-15)"; exit 1; }
 
 cargo build --release --locked -q -p kinship
@@ -45,13 +45,18 @@ pg=("$bin" --data "$work/unused" --database "$pg_url")
 
 run import "${pg[@]}" import --json "$extract"
 grep -q '"rejected":0' "$work/import.out" || { echo "import failed:"; cat "$work/import.err" "$work/import.out" | head -20; exit 1; }
-events=$("${pg[@]}" verify --json | sed -n 's/.*"events": \([0-9]*\).*/\1/p')
+events=$("${pg[@]}" verify --json | sed -n 's/^  "events": \([0-9]*\).*/\1/p')
 run verify "${pg[@]}" verify
 grep -q intact "$work/verify.out" || { echo "verify failed:"; cat "$work/verify.out" "$work/verify.err"; exit 1; }
 run rebuild "${pg[@]}" rebuild
 run reimport "${pg[@]}" import --json "$extract"
 run report "${pg[@]}" report separated-children --json
 run sqlite "$bin" --data "$work/sqlite" import --json "$extract"
+# Command latency: a private server on this PostgreSQL database, RecordPerson
+# commands offered at a fixed rate over loopback HTTP (as bench/run.sh does on SQLite).
+run load "${pg[@]}" load --rate "$load_rate" --duration "${load_secs}s"
+grep -q '"p99_ms"' "$work/load.out" || { echo "load failed:"; cat "$work/load.err" "$work/load.out" | head -20; exit 1; }
+field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$work/load.out" | awk '{ printf "%.2f", $1 }'; }
 
 cat <<MD
 Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB · $(uname -sr) · PostgreSQL $(pg_version) on loopback
@@ -66,4 +71,5 @@ Input: \`kinship sim --seed 1 --days $days --per-day $per_day\`: BP extract $row
 | rebuild (all projections from the log) | $(rate "$events" "$(secs rebuild)") events/s | $(secs rebuild) | $(mb rebuild) |
 | report separated-children | – | $(secs report) | $(mb report) |
 | import into SQLite, same file, same run | $(rate "$rows" "$(secs sqlite)") rows/s | $(secs sqlite) | $(mb sqlite) |
+| command latency at $load_rate commands/s offered, PostgreSQL, loopback HTTP (p50 $(field p50_ms) ms, max $(field max_ms) ms, $(field throughput_per_s) served/s, failed $(field failed), dropped $(field dropped)) | p99 $(field p99_ms) ms | $(secs load) | $(mb load) |
 MD

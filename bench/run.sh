@@ -88,8 +88,15 @@ if pg_cluster_available; then
   pg_cluster_start
   run pgimport "$bin" --data "$work/pg-unused" --database "$pg_url" import --json "$work/scn/BP.csv"
   grep -q '"rejected":0' "$work/pgimport.out" || { echo "PostgreSQL import failed:"; cat "$work/pgimport.err" "$work/pgimport.out" | head -20; exit 1; }
+  # Command latency with the private server on this PostgreSQL database (section 4 does SQLite).
+  pg_load_rate=500; pg_load_secs=30
+  if [[ $smoke == 1 ]]; then pg_load_rate=50; pg_load_secs=2; fi
+  run pgload "$bin" --data "$work/pg-unused" --database "$pg_url" load --rate "$pg_load_rate" --duration "${pg_load_secs}s"
   pg_cluster_stop
   pg_line="| import BP extract into PostgreSQL $(pg_version), loopback (log + hashes + projections) | $(rate "$rows" "$(secs pgimport)") rows/s | $(secs pgimport) | $(mb pgimport) (client) | – |"
+  pgf() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$work/pgload.out" | awk '{ printf "%.2f", $1 }'; }
+  pg_line="$pg_line
+| command latency at $pg_load_rate commands/s offered, PostgreSQL $(pg_version), loopback HTTP (p50 $(pgf p50_ms) ms, max $(pgf max_ms) ms, $(pgf throughput_per_s) commands/s served, failed $(pgf failed), dropped $(pgf dropped)) | p99 $(pgf p99_ms) ms | $(secs pgload) | $(mb pgload) | – |"
 fi
 # -- 4. command latency at fixed offered rates (the server helper adds it here) --
 # `kinship load` starts a private server on a temporary SQLite store and offers

@@ -11,6 +11,7 @@ pub mod import;
 pub mod quality;
 pub mod report;
 pub mod service;
+pub mod service_reports;
 pub mod story;
 
 pub use engine::{BatchOutcome, Engine, Outcome};

@@ -40,13 +40,13 @@ impl<S: Store> Service<S> {
         Self { engine, audit }
     }
 
-    fn visibility(&self, who: &Principal) -> Visibility {
+    pub(crate) fn visibility(&self, who: &Principal) -> Visibility {
         Visibility::of(&self.engine.profile, &who.role)
     }
 
     /// Writes the audit record for `result` and returns it, or fails with
     /// 503-class `AuditUnavailable` if the record cannot be written.
-    fn audited<T>(
+    pub(crate) fn audited<T>(
         &self,
         who: &Principal,
         action: &str,

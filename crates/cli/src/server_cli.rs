@@ -44,7 +44,9 @@ pub enum ServerCmd {
         limit: usize,
     },
     /// Offer commands at a fixed rate over loopback and report latency
-    /// percentiles (a private server on a temporary store unless --url is given).
+    /// percentiles: a private server on a temporary SQLite store, or on the
+    /// PostgreSQL database named by --database (it adds persons there), unless
+    /// --url names a running server.
     Load {
         #[arg(long, default_value_t = 500)]
         rate: u32,
@@ -132,7 +134,7 @@ pub fn run(cli: &Cli, cmd: &ServerCmd, profile: Profile) -> Result<ExitCode> {
         ServerCmd::Token(t) => token(cli, t, &profile),
         ServerCmd::Audit { subject, user, since, limit } => audit(cli, profile, subject, user, since.as_deref(), *limit),
         ServerCmd::Load { rate, duration, url, token, max_in_flight } => {
-            load(profile, *rate, duration, url.as_deref(), token.as_deref(), *max_in_flight)
+            load(cli, profile, *rate, duration, url.as_deref(), token.as_deref(), *max_in_flight)
         }
     }
 }
@@ -141,18 +143,29 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
+/// A line of the server's banner. Unlike `outln!`, a closed stdout (the
+/// banner piped into `head`, a supervisor that drops the pipe) must not stop
+/// a running server, so write errors are ignored; a password lost that way
+/// is replaced with `kinship user reset`.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
     let backend = backend(cli)?;
     if args.demo && backend.store.head()?.position == 0 {
         let engine = Engine::new(backend.store.clone(), profile.clone());
         std::fs::create_dir_all(&cli.data)?;
         let s = kinship_app::demo::load(&engine, &cli.data, args.families)?;
-        outln!("loaded the demo scenario: {} rows", s.rows);
+        say!("loaded the demo scenario: {} rows", s.rows);
     }
     if let Some(password) = auth::bootstrap_admin(backend.accounts.as_ref()).map_err(anyhow::Error::msg)? {
-        outln!("created account `admin` (role admin) with one-time password: {password}");
+        say!("created account `admin` (role admin) with one-time password: {password}");
         if args.demo {
-            outln!("demo accounts, one per role:");
+            say!("demo accounts, one per role:");
             for (role, def) in &profile.roles {
                 if role == "admin" || role == "importer" {
                     continue;
@@ -160,7 +173,7 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
                 let agency = if def.agency == "*" { "HQ" } else { def.agency.as_str() };
                 let password = auth::new_password().map_err(anyhow::Error::msg)?;
                 if auth::add_account(backend.accounts.as_ref(), role, agency, role, &password).map_err(anyhow::Error::msg)? {
-                    outln!("  {role:<26} agency {agency:<4} password {password}");
+                    say!("  {role:<26} agency {agency:<4} password {password}");
                 }
             }
         }
@@ -169,19 +182,29 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
     let tls = args.tls_cert.clone().zip(args.tls_key.clone());
     let scheme = if tls.is_some() { "https" } else { "http" };
     let options = Options { tls: tls.clone(), idle_timeout_s: args.idle_timeout };
+    // Held outside the runtime and dropped after it: the PostgreSQL client
+    // closes its connections with a blocking call that panics on a runtime
+    // worker, so the store's last reference must go on this thread.
+    let keep = backend.clone();
     let state = kinship_web::state(backend, profile, &options);
-    runtime()?.block_on(async move {
+    let rt = runtime()?;
+    let result = rt.block_on(async move {
         let running = kinship_web::start(args.listen, state, tls).await.with_context(|| format!("cannot listen on {}", args.listen))?;
-        outln!("Kinship is serving on {scheme}://{}", running.addr);
-        outln!("  in a browser: open {scheme}://{}/ and log in with an account above", running.addr);
-        outln!("  JSON API log in: POST {scheme}://{}/api/session {{\"username\": \"admin\", \"password\": \"…\"}}", running.addr);
-        outln!("  API description: {scheme}://{0}/api/openapi.json · Swagger UI: {scheme}://{0}/api/docs", running.addr);
+        say!("Kinship is serving on {scheme}://{}", running.addr);
+        say!("  in a browser: open {scheme}://{}/ and log in with an account above", running.addr);
+        say!("  JSON API log in: POST {scheme}://{}/api/session {{\"username\": \"admin\", \"password\": \"…\"}}", running.addr);
+        say!("  API description: {scheme}://{0}/api/openapi.json · Swagger UI: {scheme}://{0}/api/docs", running.addr);
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             r = tokio::signal::ctrl_c() => { r?; running.handle.graceful_shutdown(Some(Duration::from_secs(10))); }
+            _ = terminate.recv() => { running.handle.graceful_shutdown(Some(Duration::from_secs(10))); }
             r = running.task => { r??; }
         }
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    drop(rt);
+    drop(keep);
+    result
 }
 
 fn user(cli: &Cli, cmd: &UserCmd, profile: &Profile) -> Result<ExitCode> {
@@ -305,29 +328,60 @@ fn parse_duration(s: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(n.parse::<f64>().with_context(|| format!("--duration {s:?}: give seconds, e.g. 30s"))?))
 }
 
-fn load(profile: Profile, rate: u32, duration: &str, url: Option<&str>, token: Option<&str>, max_in_flight: usize) -> Result<ExitCode> {
+fn load(
+    cli: &Cli,
+    profile: Profile,
+    rate: u32,
+    duration: &str,
+    url: Option<&str>,
+    token: Option<&str>,
+    max_in_flight: usize,
+) -> Result<ExitCode> {
     let duration = parse_duration(duration)?;
-    runtime()?.block_on(async move {
-        let (_dir, _running, url, token) = match (url, token) {
-            (Some(u), Some(t)) => (None, None, u.to_string(), t.to_string()),
-            (Some(_), None) => bail!("--url needs --token (an API token with the command scope for a BP role)"),
-            _ => {
-                let dir = tempfile::tempdir()?;
-                let backend = Backend::of(SqliteStore::open_dir(dir.path())?);
-                let (_, secret) = auth::issue_token(backend.accounts.as_ref(), "load", "BP", "bp_agent", &["command".into()], "load")
-                    .map_err(anyhow::Error::msg)?;
+    // The private server's store is opened before the runtime starts: the
+    // PostgreSQL client runs its own runtime and cannot be opened inside one.
+    let private = match (url, token) {
+        (Some(_), Some(_)) => None,
+        (Some(_), None) => bail!("--url needs --token (an API token with the command scope for a BP role)"),
+        _ => {
+            let dir = tempfile::tempdir()?;
+            // With --database the private server runs on that PostgreSQL
+            // database (the load adds new persons to it); otherwise on a
+            // new SQLite store in a temporary directory.
+            let (backend, store_is) = match crate::db::database(cli)? {
+                Some(url) => {
+                    (Backend::of(PgStore::open(url).context("cannot open the PostgreSQL store")?), "the PostgreSQL database".to_string())
+                }
+                None => (Backend::of(SqliteStore::open_dir(dir.path())?), format!("SQLite store in {}", dir.path().display())),
+            };
+            let (_, secret) = auth::issue_token(backend.accounts.as_ref(), "load", "BP", "bp_agent", &["command".into()], "load")
+                .map_err(anyhow::Error::msg)?;
+            Some((dir, backend, store_is, secret))
+        }
+    };
+    // As in `serve`: the store's last reference is dropped here, after the runtime.
+    let keep = private.as_ref().map(|p| p.1.clone());
+    let rt = runtime()?;
+    let result = rt.block_on(async move {
+        let (_dir, _running, url, token) = match (private, url, token) {
+            (Some((dir, backend, store_is, secret)), _, _) => {
                 let state = kinship_web::state(backend, profile, &Options { tls: None, idle_timeout_s: 900 });
                 let running = kinship_web::start("127.0.0.1:0".parse()?, state, None).await?;
                 let url = format!("http://{}", running.addr);
-                eprintln!("private server on {url}, SQLite store in {}", dir.path().display());
+                eprintln!("private server on {url}, {store_is}");
                 (Some(dir), Some(running), url, secret)
             }
+            (None, Some(u), Some(t)) => (None, None, u.to_string(), t.to_string()),
+            (None, _, _) => bail!("--url needs --token (an API token with the command scope for a BP role)"),
         };
         let client = kinship_web::client::Client::new(&url).with_bearer(&token);
         let r = kinship_web::load::run(client, rate, duration, max_in_flight).await.map_err(anyhow::Error::msg)?;
         outln!("{}", serde_json::to_string_pretty(&r)?);
         Ok(if r.failed == 0 && r.dropped == 0 { ExitCode::SUCCESS } else { ExitCode::from(4) })
-    })
+    });
+    drop(rt);
+    drop(keep);
+    result
 }
 
 /// `kinship verify`: the event log and the audit log, both.

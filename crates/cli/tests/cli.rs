@@ -198,6 +198,12 @@ fn every_command_runs_on_postgresql_with_database() {
     let v = k(&["verify", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
     assert!(v.status.success() && report["audit"]["first_bad"].is_null(), "{}", text(&v));
+    // The load generator's private server runs on PostgreSQL too, and stops
+    // cleanly (the store is closed off the async runtime).
+    let l = k(&["load", "--rate", "20", "--duration", "1s"]);
+    assert_eq!(l.status.code(), Some(0), "{}", text(&l));
+    let r: serde_json::Value = serde_json::from_slice(&l.stdout).unwrap();
+    assert!(r["ok"].as_u64() > Some(10) && r["failed"] == 0, "{r}");
     // A URL that is not PostgreSQL is refused without being echoed.
     let bad = k(&["--database", "mysql://u:hunter2@h/db", "verify"]);
     assert_eq!(bad.status.code(), Some(1));

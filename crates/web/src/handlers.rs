@@ -17,16 +17,16 @@ use kinship_store::audit::AuditQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-type ApiResult = Result<Response, Problem>;
+pub(crate) type ApiResult = Result<Response, Problem>;
 
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
         Err(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the answer could not be encoded").into_response(),
     }
 }
 
-fn app<T>(r: Result<T, AppError>) -> Result<T, Problem> {
+pub(crate) fn app<T>(r: Result<T, AppError>) -> Result<T, Problem> {
     r.map_err(Problem::from)
 }
 

@@ -11,6 +11,7 @@ pub mod logs;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod reports;
 pub mod server;
 pub mod state;
 pub mod ui;

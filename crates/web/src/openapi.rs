@@ -14,6 +14,8 @@ use utoipa::OpenApi;
         handlers::person,
         handlers::export,
         handlers::separated_children,
+        crate::reports::findings,
+        crate::reports::clocks,
         handlers::command,
         handlers::audit,
         handlers::login,

@@ -54,6 +54,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/persons/{id}", get(h::person))
         .route("/api/export", get(h::export))
         .route("/api/reports/separated-children", get(h::separated_children))
+        .route("/api/reports/findings", get(crate::reports::findings))
+        .route("/api/reports/clocks", get(crate::reports::clocks))
         .route("/api/commands", post(h::command))
         .route("/api/audit", get(h::audit))
         .route("/api/session", post(h::login).get(h::whoami).delete(h::logout))

@@ -1,6 +1,6 @@
-//! Reads the HTML pages need beyond the JSON API's: a person's page (the
-//! record plus family member names, legal clocks and the events timeline),
-//! the clocks board and the findings list. Same rules as every other
+//! The read the HTML interface needs beyond the JSON API's: a person's page
+//! (the record plus family member names, legal clocks and the events
+//! timeline). Same rules as every other
 //! [`Service`] read: reach first (out of reach = not found), the answer cut
 //! down to the caller's field classes by [`crate::access::view`], and one
 //! audit record before anything is returned.
@@ -8,12 +8,12 @@
 use super::Service;
 use crate::access::Principal;
 use crate::access::reach::Reacher;
-use crate::access::view::{self, CUSTODY, FAMILY, IDENTITY, PersonRecord, PersonSummary};
+use crate::access::view::{self, CUSTODY, FAMILY, IDENTITY, PersonRecord};
 use crate::error::AppError;
 use jiff::Timestamp;
 use kinship_domain::clocks::{self, ClockReading};
-use kinship_domain::{Event, FindingId, PersonId, StreamId};
-use kinship_store::{FindingView, Store};
+use kinship_domain::{Event, PersonId, StreamId};
+use kinship_store::Store;
 use serde::Serialize;
 
 /// A person's page: what `GET /api/persons/{id}` returns, plus what a
@@ -51,13 +51,6 @@ pub struct EventLine {
     pub by: String,
     /// A few facts of the event, all of its own class (never names or columns).
     pub details: Vec<(String, String)>,
-}
-
-/// One running clock on the clocks board.
-#[derive(Clone, Debug, Serialize)]
-pub struct ClockRow {
-    pub person: PersonSummary,
-    pub clock: ClockReading,
 }
 
 /// The class an event's facts belong to. Exhaustive on purpose: a new event
@@ -174,58 +167,5 @@ impl<S: Store> Service<S> {
         })();
         let classes = result.as_ref().map(|r| r.record.classes.keys().cloned().collect()).unwrap_or_default();
         self.audited(who, "person.read", vec![id.to_string()], classes, purpose, result)
-    }
-
-    /// Legal clocks running for persons the caller reaches: children past
-    /// the border-custody clock first, then anything else overdue, then by
-    /// due time. Needs the custody class.
-    pub fn clock_board(&self, who: &Principal, now: Timestamp, purpose: Option<&str>) -> Result<Vec<ClockRow>, AppError> {
-        let vis = self.visibility(who);
-        let result = (|| {
-            if !vis.sees(CUSTODY) {
-                return Err(AppError::Denied("the clocks need the custody field class, which your role does not see".into()));
-            }
-            let mut reach = Reacher::new(&self.engine, who);
-            let mut out = vec![];
-            for (person, clock) in crate::report::clocks_report(&self.engine, now)? {
-                if reach.person(person.id)? {
-                    out.push(ClockRow { person: view::person_summary(&vis, person), clock });
-                }
-            }
-            let child_clock = |c: &ClockReading| c.clock == "child_border_custody";
-            out.sort_by_key(|r| (!(r.clock.overdue && child_clock(&r.clock)), !r.clock.overdue, r.clock.due));
-            Ok(out)
-        })();
-        let mut subjects: Vec<String> = result.as_ref().map(|r| r.iter().map(|c| c.person.id.to_string()).collect()).unwrap_or_default();
-        subjects.dedup();
-        let classes = if result.as_ref().is_ok_and(|r| !r.is_empty()) { view::list_classes(&vis) } else { vec![] };
-        self.audited(who, "report.clocks", subjects, classes, purpose, result)
-    }
-
-    /// Data-quality findings the caller reaches (every subject in reach).
-    /// A finding's message speaks of persons and families, so the list
-    /// needs the identity and family classes.
-    pub fn findings_list(&self, who: &Principal, open_only: bool, purpose: Option<&str>) -> Result<Vec<FindingView>, AppError> {
-        let vis = self.visibility(who);
-        let result = (|| {
-            if !vis.sees(IDENTITY) || !vis.sees(FAMILY) {
-                return Err(AppError::Denied(
-                    "the findings list needs the identity and family field classes, which your role does not see".into(),
-                ));
-            }
-            let mut reach = Reacher::new(&self.engine, who);
-            let mut out = vec![];
-            for f in self.engine.store.findings(open_only)? {
-                let Some(id) = FindingId::parse(&f.id) else { continue };
-                if reach.finding(id)? {
-                    out.push(f);
-                }
-            }
-            Ok(out)
-        })();
-        let subjects =
-            result.as_ref().map(|r| r.iter().map(|f| format!("Q-{}", f.id.trim_start_matches("Q-"))).collect()).unwrap_or_default();
-        let classes = if result.as_ref().is_ok_and(|r| !r.is_empty()) { vec![FAMILY.to_string(), IDENTITY.to_string()] } else { vec![] };
-        self.audited(who, "report.findings", subjects, classes, purpose, result)
     }
 }

@@ -190,3 +190,70 @@ fn audit_answers_who_read_a_person_and_verify_finds_a_tampered_audit_log() {
     let j: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
     assert_eq!(j["audit"]["first_bad"]["position"].as_u64(), Some(alice_position));
 }
+
+/// Whoever reads the banner may go away (`kinship serve | head -1`, a
+/// supervisor that drops the pipe): the server keeps serving, and SIGTERM
+/// stops it cleanly.
+#[test]
+fn a_closed_stdout_does_not_stop_the_server_and_sigterm_ends_it_cleanly() {
+    closed_stdout_then_sigterm(None);
+}
+
+/// The same on PostgreSQL, whose client must be closed off the async runtime.
+#[test]
+fn a_server_on_postgresql_stops_cleanly_on_sigterm() {
+    let db = kinship_store_postgres::testing::fresh_database().unwrap();
+    closed_stdout_then_sigterm(Some(&db.app_url));
+}
+
+fn closed_stdout_then_sigterm(database: Option<&str>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    // A free port chosen here, since the banner that names it is not read.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kinship"))
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--demo", "--listen", &listen])
+        .env_remove("KINSHIP_PROFILE")
+        .env("KINSHIP_DATABASE", database.unwrap_or(""))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read one line of the banner, then close the pipe: every later line fails to write.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(!first.is_empty());
+    let began = Instant::now();
+    let health = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server exited ({status}) after its stdout closed");
+        }
+        if let Ok(s) = std::net::TcpStream::connect(&listen) {
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            if let Ok(r) = super::served::exchange(s, "GET", "/health", None, None) {
+                break r;
+            }
+        }
+        assert!(began.elapsed() < Duration::from_secs(180), "the server never answered on {listen}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(health.status, 200, "{}", health.body);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let began = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(began.elapsed() < Duration::from_secs(30), "SIGTERM did not stop the server");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "SIGTERM is a clean stop: {status}");
+}

@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kinship_app::AppError;
 use kinship_app::access::view::BriefPart;
+use kinship_app::service_reports::{self, ClockRow};
 use kinship_domain::{Command, FindingId};
-use kinship_store::FindingView;
 use serde::Deserialize;
 
 async fn run<T: Send + 'static>(f: impl FnOnce() -> Result<T, AppError> + Send + 'static) -> Result<T, AppError> {
@@ -99,17 +99,21 @@ struct ClocksPage {
     rows: Vec<ClockRowView>,
 }
 
+/// `GET /reports/clocks`: `Service::clocks` (the API's `/api/reports/clocks`),
+/// shown with children past the border-custody clock first.
 pub async fn clocks(State(state): State<Shared>, me: Me) -> Response {
     let (s, who) = (state.clone(), me.principal.clone());
     let now = kinship_app::engine::now();
-    match run(move || s.service.clock_board(&who, now, None)).await {
-        Ok(rows) => {
+    match run(move || s.service.clocks(&who, now, None)).await {
+        Ok(mut rows) => {
+            let child_overdue = |r: &ClockRow| r.overdue && r.clock == "child_border_custody";
+            // Stable: within each group the service's order (soonest due first) stays.
+            rows.sort_by_key(|r| (!child_overdue(r), !r.overdue));
             let rows = rows
                 .into_iter()
                 .map(|r| {
-                    let c = &r.clock;
-                    let left = if c.overdue { format!("overdue by {} h", -c.hours_left) } else { format!("{} h left", c.hours_left) };
-                    ClockRowView { label: c.label.clone(), due: c.due.to_string(), overdue: c.overdue, left, person: Hit::of(r.person) }
+                    let left = if r.overdue { format!("overdue by {} h", -r.hours_left) } else { format!("{} h left", r.hours_left) };
+                    ClockRowView { label: r.label, due: r.due, overdue: r.overdue, left, person: Hit::of(r.person) }
                 })
                 .collect();
             html(StatusCode::OK, &ClocksPage { me: Some(me), rows })
@@ -146,17 +150,17 @@ struct FindingsPage {
 
 async fn findings_page(state: &Shared, me: Me, all: bool, error: Option<(String, FormError)>, status: StatusCode) -> Response {
     let (s, who) = (state.clone(), me.principal.clone());
-    match run(move || s.service.findings_list(&who, !all, None)).await {
+    match run(move || s.service.findings(&who, all, None)).await {
         Ok(list) => {
             let may_resolve = state.service.engine.profile.permits(&me.principal.role, &me.principal.agency, "finding.resolve");
             let rows = list
                 .into_iter()
-                .map(|f: FindingView| {
+                .map(|f: service_reports::FindingRow| {
                     let id = FindingId::parse(&f.id).map(|q| q.to_string()).unwrap_or(f.id);
                     let error = error.as_ref().filter(|(eid, _)| *eid == id).map(|(_, e)| e.clone());
                     FindingRow {
                         kind: f.kind,
-                        message: f.message,
+                        message: f.message.unwrap_or_else(|| NOT_VISIBLE.into()),
                         record: f.record.map(|r| format!("{}/{}", r.source, r.record_id)).unwrap_or_default(),
                         resolution: f.resolution,
                         error,

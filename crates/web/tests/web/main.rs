@@ -9,5 +9,6 @@ mod browser;
 mod harness;
 mod logs;
 mod matrix;
+mod reports;
 mod ui;
 mod writes;
