@@ -148,6 +148,10 @@ impl<S: Store> Engine<S> {
             self.load(cache, StreamId::Finding(q))?;
             read.push(StreamId::Finding(q));
         }
+        for l in cmd.links() {
+            self.load(cache, StreamId::Link(l))?;
+            read.push(StreamId::Link(l));
+        }
         let events = decide(&cache.world, &self.profile, meta, cmd)?;
         let mut expected: Vec<(StreamId, u64)> = vec![];
         for s in read.into_iter().chain(events.iter().map(|e| e.stream())) {
@@ -189,6 +193,11 @@ impl<S: Store> Engine<S> {
 
     pub fn prepare_view_finding<'c>(&self, cache: &'c mut Cache, finding: FindingId) -> Result<&'c World, AppError> {
         self.load(cache, StreamId::Finding(finding))?;
+        Ok(&cache.world)
+    }
+
+    pub fn prepare_view_link<'c>(&self, cache: &'c mut Cache, link: kinship_domain::LinkId) -> Result<&'c World, AppError> {
+        self.load(cache, StreamId::Link(link))?;
         Ok(&cache.world)
     }
 

@@ -8,11 +8,13 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod linkage;
 pub mod quality;
 pub mod report;
 pub mod service;
 pub mod service_reports;
 pub mod story;
+pub mod worklist;
 
 pub use engine::{BatchOutcome, Engine, Outcome};
 pub use error::AppError;

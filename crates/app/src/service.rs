@@ -202,6 +202,13 @@ impl<S: Store> Service<S> {
                     return Err(AppError::NotFound(format!("no finding {q}")));
                 }
             }
+            // A worklist item likewise: only when both its persons are.
+            for l in cmd.links() {
+                let exists = self.engine.store.stream_version(&kinship_domain::StreamId::Link(l))? > 0;
+                if exists && !reach.link(l)? {
+                    return Err(AppError::NotFound(format!("no worklist item {l}")));
+                }
+            }
             let meta = Engine::<S>::meta(&who.actor(), key);
             self.engine.execute(&meta, cmd)
         })();
@@ -210,6 +217,7 @@ impl<S: Store> Service<S> {
             .map(|p| p.to_string())
             .chain(families.iter().map(|f| f.to_string()))
             .chain(cmd.findings().iter().map(|q| q.to_string()))
+            .chain(cmd.links().iter().map(|l| l.to_string()))
             .collect();
         let action = format!("command.{}", command_name(cmd));
         self.audited(who, &action, subjects, vec![], None, result)

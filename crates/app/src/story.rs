@@ -39,12 +39,22 @@ impl StoryReport {
     }
 }
 
-fn person<S: Store>(engine: &Engine<S>, r: &Ref) -> Result<Option<PersonId>, AppError> {
-    Ok(engine.store.person_by_record(&SourceRef { source: r.source.clone(), record_id: r.record_id.clone() })?)
+/// How the records and families a step names become Kinship ids: from the
+/// store here, from a server's answers when the story drives a server.
+pub trait Resolve {
+    fn person(&mut self, r: &Ref) -> Result<Option<PersonId>, AppError>;
+    fn family(&mut self, r: &Ref) -> Result<Option<FamilyId>, AppError>;
 }
 
-fn family<S: Store>(engine: &Engine<S>, r: &Ref) -> Result<Option<FamilyId>, AppError> {
-    Ok(engine.store.family_by_source(&SourceRef { source: r.source.clone(), record_id: r.record_id.clone() })?)
+struct FromStore<'e, S: Store>(&'e Engine<S>);
+
+impl<S: Store> Resolve for FromStore<'_, S> {
+    fn person(&mut self, r: &Ref) -> Result<Option<PersonId>, AppError> {
+        Ok(self.0.store.person_by_record(&SourceRef { source: r.source.clone(), record_id: r.record_id.clone() })?)
+    }
+    fn family(&mut self, r: &Ref) -> Result<Option<FamilyId>, AppError> {
+        Ok(self.0.store.family_by_source(&SourceRef { source: r.source.clone(), record_id: r.record_id.clone() })?)
+    }
 }
 
 /// The separation id a story's own separation name stands for (stable, so
@@ -55,23 +65,29 @@ pub fn separation_id(name: &str) -> SeparationId {
 
 /// The command a step stands for, or `None` when a record or family it names is not in the store.
 pub fn command<S: Store>(engine: &Engine<S>, step: &Step) -> Result<Option<(CommandMeta, Command)>, AppError> {
+    command_with(&mut FromStore(engine), step)
+}
+
+fn persons(resolve: &mut dyn Resolve, refs: &[Ref]) -> Result<Option<Vec<PersonId>>, AppError> {
+    let mut out = vec![];
+    for r in refs {
+        match resolve.person(r)? {
+            Some(p) => out.push(p),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The command a step stands for, its records and families resolved by
+/// `resolve`, or `None` when one of them is unknown.
+pub fn command_with(resolve: &mut dyn Resolve, step: &Step) -> Result<Option<(CommandMeta, Command)>, AppError> {
     let at = Instant::parse(&step.at, None).map_err(|e| AppError::Input(format!("story step {}: {e}", step.key)))?;
     let actor = Actor { user: step.actor.user.clone(), agency: step.actor.agency.clone(), role: step.actor.role.clone() };
     let meta = CommandMeta { actor, idempotency_key: step.key.clone(), at };
-    let persons = |refs: &[Ref]| -> Result<Option<Vec<PersonId>>, AppError> {
-        let mut out = vec![];
-        for r in refs {
-            match person(engine, r)? {
-                Some(p) => out.push(p),
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(out))
-    };
-    let one = |r: &Ref| person(engine, r);
     let cmd = match &step.action {
         Action::Separate { family: f, separation, members, reason_code, policy, narrative, approved_by } => {
-            match (family(engine, f)?, persons(members)?) {
+            match (resolve.family(f)?, persons(resolve, members)?) {
                 (Some(family), Some(members)) => Some(Command::RecordSeparation {
                     family,
                     separation: separation_id(separation),
@@ -84,25 +100,29 @@ pub fn command<S: Store>(engine: &Engine<S>, step: &Step) -> Result<Option<(Comm
                 _ => None,
             }
         }
-        Action::Review { family: f, separation, level } => family(engine, f)?.map(|family| Command::ReviewSeparation {
+        Action::Review { family: f, separation, level } => resolve.family(f)?.map(|family| Command::ReviewSeparation {
             family,
             separation: separation_id(separation),
             level: *level,
             decision: ReviewDecision::Approve,
             note: None,
         }),
-        Action::ReferForProsecution { person } => one(person)?.map(|person| Command::ReferForProsecution { person }),
-        Action::OfferTransfer { person, to_agency, to_facility } => {
-            one(person)?.map(|person| Command::OfferTransfer { person, to_agency: to_agency.clone(), to_facility: to_facility.clone() })
-        }
-        Action::AcceptTransfer { person } => one(person)?.map(|person| Command::AcceptTransfer { person, facility: None }),
-        Action::Release { person, us_address, conditions } => {
-            one(person)?.map(|person| Command::Release { person, us_address: us_address.clone(), conditions: conditions.clone() })
-        }
+        Action::ReferForProsecution { person } => resolve.person(person)?.map(|person| Command::ReferForProsecution { person }),
+        Action::OfferTransfer { person, to_agency, to_facility } => resolve.person(person)?.map(|person| Command::OfferTransfer {
+            person,
+            to_agency: to_agency.clone(),
+            to_facility: to_facility.clone(),
+        }),
+        Action::AcceptTransfer { person } => resolve.person(person)?.map(|person| Command::AcceptTransfer { person, facility: None }),
+        Action::Release { person, us_address, conditions } => resolve.person(person)?.map(|person| Command::Release {
+            person,
+            us_address: us_address.clone(),
+            conditions: conditions.clone(),
+        }),
         Action::Remove { person, to_country } => {
-            one(person)?.map(|person| Command::Remove { person, to_country: to_country.as_deref().and_then(Citizenship::parse) })
+            resolve.person(person)?.map(|person| Command::Remove { person, to_country: to_country.as_deref().and_then(Citizenship::parse) })
         }
-        Action::Reunify { family: f, members, location } => match (family(engine, f)?, persons(members)?) {
+        Action::Reunify { family: f, members, location } => match (resolve.family(f)?, persons(resolve, members)?) {
             (Some(family), Some(members)) => Some(Command::Reunify { family, members, location: location.clone() }),
             _ => None,
         },
@@ -156,15 +176,20 @@ pub fn apply<S: Store>(
     Ok(report)
 }
 
-/// Applies a story file (JSON Lines, one step a line), streaming it.
-pub fn apply_file<S: Store>(engine: &Engine<S>, path: &Path, progress: &mut dyn FnMut(u64)) -> Result<StoryReport, AppError> {
+/// The steps of a story file (JSON Lines, one step a line), streamed.
+pub fn steps(path: &Path) -> Result<impl Iterator<Item = Result<Step, AppError>> + use<>, AppError> {
     let file = std::fs::File::open(path).map_err(|e| AppError::Input(format!("cannot read {}: {e}", path.display())))?;
-    let lines = std::io::BufReader::with_capacity(1 << 20, file).lines().enumerate().filter_map(|(i, line)| match line {
+    let path = path.to_path_buf();
+    Ok(std::io::BufReader::with_capacity(1 << 20, file).lines().enumerate().filter_map(move |(i, line)| match line {
         Ok(l) if l.trim().is_empty() => None,
         Ok(l) => Some(
             serde_json::from_str::<Step>(&l).map_err(|e| AppError::Input(format!("{}:{}: not a story step: {e}", path.display(), i + 1))),
         ),
         Err(e) => Some(Err(AppError::Input(format!("cannot read {}: {e}", path.display())))),
-    });
-    apply(engine, lines, progress)
+    }))
+}
+
+/// Applies a story file (JSON Lines, one step a line), streaming it.
+pub fn apply_file<S: Store>(engine: &Engine<S>, path: &Path, progress: &mut dyn FnMut(u64)) -> Result<StoryReport, AppError> {
+    apply(engine, steps(path)?, progress)
 }

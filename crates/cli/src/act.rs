@@ -6,9 +6,9 @@ use crate::db::AnyStore;
 use anyhow::{Result, anyhow};
 use kinship_app::Engine;
 use kinship_domain::command::Command;
-use kinship_domain::family::ReviewDecision;
+use kinship_domain::family::{ReviewDecision, Role};
 use kinship_domain::person::Citizenship;
-use kinship_domain::{Actor, FamilyId, FindingId, PersonId, SeparationId};
+use kinship_domain::{Actor, FamilyId, FindingId, LinkId, PersonId, SeparationId};
 use std::process::ExitCode;
 
 fn person(s: &str) -> Result<PersonId> {
@@ -17,6 +17,14 @@ fn person(s: &str) -> Result<PersonId> {
 
 fn family(s: &str) -> Result<FamilyId> {
     FamilyId::parse(s).ok_or_else(|| anyhow!("{s:?} is not a family id (F-…)"))
+}
+
+fn link(s: &str) -> Result<LinkId> {
+    LinkId::parse(s).ok_or_else(|| anyhow!("{s:?} is not a worklist item id (L-…)"))
+}
+
+fn role(s: &str) -> Result<Role> {
+    Role::parse(s).ok_or_else(|| anyhow!("{s:?} is not a family role (MOTHER, FATHER, LEGAL_GUARDIAN, SON, DAUGHTER, CHILD, …)"))
 }
 
 pub fn run(engine: &Engine<AnyStore>, cli: &Cli, action: &Action) -> Result<ExitCode> {
@@ -58,6 +66,20 @@ pub fn run(engine: &Engine<AnyStore>, cli: &Cli, action: &Action) -> Result<Exit
                 .map(|c| Citizenship::parse(c).ok_or_else(|| anyhow!("--to-country must be an ISO 3166-1 alpha-3 code, not {c:?}")))
                 .transpose()?,
         },
+        Action::ConfirmLink { link: l, adult_role, minor_role, note } => {
+            let id = link(l)?;
+            let state = crate::worklist::link_state(engine, id)?;
+            Command::ConfirmLink {
+                link: id,
+                a: state.a,
+                b: state.b,
+                adult_role: adult_role.as_deref().map(role).transpose()?,
+                minor_role: minor_role.as_deref().map(role).transpose()?,
+                note: note.clone(),
+            }
+        }
+        Action::RejectLink { link: l, reason } => Command::RejectLink { link: link(l)?, reason: reason.clone() },
+        Action::Unlink { link: l, reason } => Command::UnlinkIdentity { link: link(l)?, reason: reason.clone() },
         Action::Resolve { finding, resolution } => Command::ResolveFinding {
             finding: FindingId::parse(finding).ok_or_else(|| anyhow!("{finding:?} is not a finding id (Q-…)"))?,
             resolution: resolution.clone(),

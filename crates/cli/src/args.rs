@@ -82,8 +82,18 @@ pub enum Cmd {
         #[command(subcommand)]
         report: ReportCmd,
     },
-    /// Record what the passage of time has made true (children who turned 18 in custody).
+    /// Record what the passage of time has made true (children who turned 18 in custody),
+    /// and link the records that arrived since the last linkage run.
     Sweep,
+    /// The review worklist: family ties nobody recorded and identity links,
+    /// best first (`kinship worklist run` links what arrived since the last run).
+    #[command(args_conflicts_with_subcommands = true)]
+    Worklist {
+        #[command(subcommand)]
+        cmd: Option<crate::worklist::WorklistCmd>,
+        #[command(flatten)]
+        list: crate::worklist::ListArgs,
+    },
     /// Batch record linkage over interchange files (nothing is written to the store).
     Link {
         #[command(subcommand)]
@@ -226,5 +236,29 @@ pub enum Action {
         finding: String,
         #[arg(long)]
         resolution: String,
+    },
+    /// Confirm a worklist proposal (L-…): a family tie is recorded as `inferred`, confirmed by you.
+    ConfirmLink {
+        link: String,
+        /// The adult's role, when not the default (MOTHER/FATHER by sex, or OTHER_RELATIVE).
+        #[arg(long)]
+        adult_role: Option<String>,
+        /// The minor's role, when not the default.
+        #[arg(long)]
+        minor_role: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Reject a worklist proposal; the pair is never proposed again.
+    RejectLink {
+        link: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Withdraw an asserted identity link (nothing was merged; nothing is lost).
+    Unlink {
+        link: String,
+        #[arg(long)]
+        reason: String,
     },
 }

@@ -26,6 +26,8 @@ mod link;
 mod server_cli;
 mod show;
 mod sim;
+mod sim_server;
+mod worklist;
 
 use anyhow::{Context, Result};
 use args::{Cli, Cmd, ReportCmd};
@@ -96,6 +98,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Cmd::Sweep => show::sweep(&engine, json),
         Cmd::Act(action) => act::run(&engine, &cli, action),
+        Cmd::Worklist { cmd, list } => worklist::run(&engine, cmd.as_ref(), list, json),
         Cmd::Link { cmd } => link::run(engine.profile.clone(), cmd),
         Cmd::Migrate { app_role } => db::migrate(&cli, app_role.as_deref()),
         Cmd::Sim(args) => sim::run(&cli, args),

@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// Seconds a session may be unused before it ends.
     #[arg(long, default_value_t = 900)]
     pub idle_timeout: i64,
+    /// Link newly arrived records every this many seconds (0: never); what
+    /// is found goes to the review worklist.
+    #[arg(long, default_value_t = 60)]
+    pub link_every: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,7 +171,7 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
         if args.demo {
             say!("demo accounts, one per role:");
             for (role, def) in &profile.roles {
-                if role == "admin" || role == "importer" {
+                if role == "admin" || role == "importer" || role == "linker" {
                     continue;
                 }
                 let agency = if def.agency == "*" { "HQ" } else { def.agency.as_str() };
@@ -179,6 +183,11 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
         }
     }
     kinship_web::logs::init(std::io::stderr);
+    // Kept until the server stops; dropping it stops the thread.
+    let _linker = (args.link_every > 0).then(|| {
+        let engine = Engine::new(backend.store.clone(), profile.clone());
+        kinship_app::linkage::spawn_worker(engine, Duration::from_secs(args.link_every), kinship_app::linkage::LinkageOptions::default())
+    });
     let tls = args.tls_cert.clone().zip(args.tls_key.clone());
     let scheme = if tls.is_some() { "https" } else { "http" };
     let options = Options { tls: tls.clone(), idle_timeout_s: args.idle_timeout };

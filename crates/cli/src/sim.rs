@@ -63,6 +63,22 @@ pub struct SimArgs {
     /// With --load: zone for rows written without an offset (otherwise they are rejected).
     #[arg(long)]
     pub assume_tz: Option<String>,
+    /// Send the story to this running server as live commands (POST
+    /// /api/commands) instead of loading it into --data. Import the
+    /// scenario's BP and OFO extracts into the server's store first.
+    #[arg(long, value_name = "URL", conflicts_with = "load")]
+    pub server: Option<String>,
+    /// With --server: an API token (scopes read and command). Every step is
+    /// sent with it, so reviews by someone other than who recorded the
+    /// separation are refused; --login avoids that.
+    #[arg(long, env = "KINSHIP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// With --server: log in as this user (password in KINSHIP_PASSWORD), who
+    /// needs `account.manage`: each of the story's actors then acts under a
+    /// token of their own (their role and agency), issued for the run and
+    /// revoked after it.
+    #[arg(long, value_name = "USER")]
+    pub login: Option<String>,
 }
 
 fn date(s: &str, what: &str) -> Result<jiff::civil::Date> {
@@ -122,6 +138,13 @@ pub fn params(a: &SimArgs) -> Result<Params> {
 }
 
 pub fn run(cli: &crate::args::Cli, a: &SimArgs) -> Result<ExitCode> {
+    let server = match &a.server {
+        Some(url) => Some(crate::sim_server::Target::from_args(url, a.token.as_deref(), a.login.as_deref())?),
+        None => None,
+    };
+    if let (Some(target), true) = (&server, a.load_only) {
+        return crate::sim_server::run(&a.out, target, cli.json);
+    }
     if a.load_only {
         if !kinship_sim::story_file(&a.out).is_file() {
             bail!("{} holds no generated scenario (no story/lifecycle.jsonl); run kinship sim --out DIR first", a.out.display());
@@ -132,7 +155,7 @@ pub fn run(cli: &crate::args::Cli, a: &SimArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let summary = kinship_sim::generate(&p, &a.out).with_context(|| format!("cannot generate into {}", a.out.display()))?;
     let secs = started.elapsed().as_secs_f64();
-    if cli.json && !a.load {
+    if cli.json && !a.load && server.is_none() {
         outln!("{}", serde_json::to_string(&serde_json::json!({ "out": a.out, "summary": summary }))?);
     } else if !cli.json {
         outln!(
@@ -154,6 +177,9 @@ pub fn run(cli: &crate::args::Cli, a: &SimArgs) -> Result<ExitCode> {
             .filter_map(|n| summary.errors.0.get(n).map(|t| format!("{n} {}/{}", t.injected, t.opportunities)))
             .collect();
         outln!("  errors injected: {}", injected.join(", "));
+    }
+    if let Some(target) = &server {
+        return crate::sim_server::run(&a.out, target, cli.json);
     }
     if !a.load {
         return Ok(ExitCode::SUCCESS);

@@ -434,5 +434,9 @@ mod architecture {
 mod served;
 #[path = "cli/server.rs"]
 mod server;
+#[path = "cli/sim_server.rs"]
+mod sim_server;
 #[path = "cli/tls.rs"]
 mod tls;
+#[path = "cli/worklist.rs"]
+mod worklist;

@@ -4,7 +4,8 @@
 
 use crate::event::{EncounterRef, RecordDetails, Subject};
 use crate::family::{Establishment, FamilyKind, ReviewDecision, Role};
-use crate::ids::{FamilyId, FindingId, PersonId, SeparationId};
+use crate::ids::{FamilyId, FindingId, LinkId, PersonId, SeparationId};
+use crate::link::{LinkKind, Relation};
 use crate::person::{Citizenship, Identity, SourceRef};
 use crate::time::Instant;
 use jiff::civil::Date;
@@ -16,6 +17,26 @@ pub struct NewMember {
     pub person: PersonId,
     pub role: Role,
     pub established: Establishment,
+}
+
+/// The family a person's first source record places them in, decided with
+/// the record (one command per imported row). The membership is what the
+/// source claimed: composition problems become findings, never refusals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyClaim {
+    pub family: FamilyId,
+    pub role: Role,
+    /// Set when this record is the first to name the family: it is formed
+    /// by the same command.
+    pub form: Option<SourceFamily>,
+}
+
+/// A family as a source system recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFamily {
+    pub kind: FamilyKind,
+    pub formed_at: Instant,
+    pub source_family: SourceRef,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +52,10 @@ pub enum Command {
         details: RecordDetails,
         /// Agency and facility that took custody at the encounter.
         custody: Option<(String, Option<String>)>,
+        /// The family the record places the person in (needs `family.form`
+        /// as well as `person.record`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        family: Option<FamilyClaim>,
     },
     /// A further record of a known person. When it comes from another agency
     /// that now holds the person, custody moves there (offered and accepted).
@@ -152,6 +177,48 @@ pub enum Command {
         finding: FindingId,
         resolution: String,
     },
+    /// The linker's proposal. `link` must be [`LinkId::for_pair`] of the
+    /// pair, so a pair is proposed once. `assert` (identity only) also
+    /// asserts the link at once, visibly and reversibly; family ties are
+    /// never acted on without a reviewer.
+    ProposeLink {
+        link: LinkId,
+        kind: LinkKind,
+        a: PersonId,
+        b: PersonId,
+        relation: Option<Relation>,
+        score: u16,
+        evidence: Vec<String>,
+        assert: bool,
+    },
+    /// A reviewer confirms a proposal. `a` and `b` repeat the proposal's
+    /// persons (so their state is loaded and checked); a family tie is
+    /// recorded through the family rules with establishment `inferred`.
+    ConfirmLink {
+        link: LinkId,
+        a: PersonId,
+        b: PersonId,
+        /// The adult's and the minor's roles; by default parent roles follow
+        /// sex (MOTHER/FATHER, DAUGHTER/SON/CHILD), others OTHER_RELATIVE.
+        adult_role: Option<Role>,
+        minor_role: Option<Role>,
+        note: Option<String>,
+    },
+    RejectLink {
+        link: LinkId,
+        reason: String,
+    },
+    /// Withdraws an identity link (asserted automatically or by a reviewer).
+    UnlinkIdentity {
+        link: LinkId,
+        reason: String,
+    },
+    /// The linker's cursor: it has examined the log up to `through`.
+    RecordLinkageRun {
+        through: u64,
+        records: u64,
+        proposed: u64,
+    },
 }
 
 impl Command {
@@ -179,6 +246,8 @@ impl Command {
             Command::ReferForProsecution { .. } => "prosecution.refer",
             Command::RaiseFinding { .. } => "finding.raise",
             Command::ResolveFinding { .. } => "finding.resolve",
+            Command::ProposeLink { .. } | Command::RecordLinkageRun { .. } => "link.propose",
+            Command::ConfirmLink { .. } | Command::RejectLink { .. } | Command::UnlinkIdentity { .. } => "worklist.review",
         }
     }
 
@@ -187,6 +256,7 @@ impl Command {
     /// store checks none of them changed in between.
     pub fn subjects(&self) -> (Vec<PersonId>, Vec<FamilyId>) {
         match self {
+            Command::RecordPerson { person, family: Some(claim), .. } => (vec![*person], vec![claim.family]),
             Command::RecordPerson { person, .. }
             | Command::AttachRecord { person, .. }
             | Command::CorrectRecord { person, .. }
@@ -212,6 +282,19 @@ impl Command {
                 (persons.collect(), families.collect())
             }
             Command::ResolveFinding { .. } => (vec![], vec![]),
+            Command::ProposeLink { a, b, .. } | Command::ConfirmLink { a, b, .. } => (vec![*a, *b], vec![]),
+            Command::RejectLink { .. } | Command::UnlinkIdentity { .. } | Command::RecordLinkageRun { .. } => (vec![], vec![]),
+        }
+    }
+
+    /// Link streams whose state `decide` needs.
+    pub fn links(&self) -> Vec<LinkId> {
+        match self {
+            Command::ProposeLink { link, .. }
+            | Command::ConfirmLink { link, .. }
+            | Command::RejectLink { link, .. }
+            | Command::UnlinkIdentity { link, .. } => vec![*link],
+            _ => vec![],
         }
     }
 

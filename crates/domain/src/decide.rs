@@ -3,8 +3,8 @@
 use crate::actor::CommandMeta;
 use crate::command::{Command, NewMember, derived_id};
 use crate::error::DomainError;
-use crate::event::{Event, Subject};
-use crate::family::{FamilyKind, MemberStatus, ReviewDecision, Role};
+use crate::event::{Custodian, Event, FamilyLink, Subject};
+use crate::family::{Establishment, FamilyKind, MemberStatus, ReviewDecision, Role};
 use crate::ids::{FamilyId, FindingId, PersonId};
 use crate::profile::Profile;
 use crate::state::{Custody, FamilyState, PersonState, ReviewState, World};
@@ -13,7 +13,7 @@ use crate::time::Instant;
 /// The events a command produced.
 pub type Decision = Vec<Event>;
 
-type R<T> = Result<T, DomainError>;
+pub(crate) type R<T> = Result<T, DomainError>;
 
 pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Command) -> R<Decision> {
     let actor = &meta.actor;
@@ -27,26 +27,86 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             ),
         ));
     }
+    apply(world, profile, meta, cmd)
+}
+
+/// The rules of a command whose permission was checked. A confirmed link
+/// records its family tie through these same rules (without asking the
+/// reviewer for `family.form`: the review permission is the one that counts).
+pub(crate) fn apply(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Command) -> R<Decision> {
+    let actor = &meta.actor;
     let by = actor.user.clone();
     let at = meta.at.clone();
     match cmd {
-        Command::RecordPerson { person, identity, record, encounter, details, custody } => {
+        Command::ProposeLink { .. }
+        | Command::ConfirmLink { .. }
+        | Command::RejectLink { .. }
+        | Command::UnlinkIdentity { .. }
+        | Command::RecordLinkageRun { .. } => crate::decide_link::decide_link(world, profile, meta, cmd),
+        Command::RecordPerson { person, identity, record, encounter, details, custody, family } => {
             if world.persons.contains_key(person) {
                 return Err(DomainError::new("person-exists", format!("person {person} is already recorded")));
             }
-            // Room for the book-in: growing a Vec of events reallocates.
-            let mut out = Vec::with_capacity(2);
-            out.push(Event::PersonRecorded {
+            // The book-in rides on the first event: one event per person.
+            let custody = match custody {
+                Some((agency, facility)) => {
+                    known_agency(profile, agency, "custody.agency")?;
+                    Some(Custodian { agency: agency.clone(), facility: facility.clone() })
+                }
+                None => None,
+            };
+            let recorded = |link: Option<FamilyLink>| Event::PersonRecorded {
                 person: *person,
                 identity: identity.clone(),
                 record: record.clone(),
                 encounter: encounter.clone(),
                 details: details.clone(),
-            });
-            if let Some((agency, facility)) = custody {
-                known_agency(profile, agency, "custody.agency")?;
-                out.push(Event::BookedIn { person: *person, agency: agency.clone(), facility: facility.clone(), at: encounter.at.clone() });
+                custody: custody.clone(),
+                family: link,
+            };
+            let Some(claim) = family else {
+                return Ok(vec![recorded(None)]);
+            };
+            if !profile.permits(&actor.role, &actor.agency, "family.form") {
+                return Err(DomainError::new(
+                    "not-permitted",
+                    format!(
+                        "role {:?} of agency {:?} may not do \"family.form\"; a record that places a person in a family needs it",
+                        actor.role, actor.agency
+                    ),
+                ));
             }
+            let mut out = Vec::with_capacity(3);
+            // A new person is in no family yet and cannot be a member
+            // already: of AddMember's rules only the lead's remains.
+            let lead = match &claim.form {
+                Some(form) => {
+                    if world.families.contains_key(&claim.family) {
+                        return Err(DomainError::new("family-exists", format!("family {} already exists", claim.family)));
+                    }
+                    out.push(Event::FamilyFormed {
+                        family: claim.family,
+                        kind: form.kind,
+                        formed_at: form.formed_at.clone(),
+                        source_family: Some(form.source_family.clone()),
+                        by: by.clone(),
+                    });
+                    true
+                }
+                None => {
+                    let f = family_of(world, claim.family)?;
+                    takes_lead(f, claim.role)
+                }
+            };
+            out.push(recorded(Some(FamilyLink { family: claim.family, role: claim.role })));
+            out.push(Event::MemberAdded {
+                family: claim.family,
+                person: *person,
+                role: claim.role,
+                established: Establishment::Claimed,
+                by,
+                lead,
+            });
             Ok(out)
         }
         Command::AttachRecord { person, identity, record, encounter, details, custody } => {
@@ -209,8 +269,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
             out.extend(member_events(*family, member, &by));
             // The first adult parent (or, failing that, the first member) leads
             // until someone designates otherwise.
-            let current_lead_is_parent = f.lead.and_then(|l| f.member(l)).is_some_and(|m| m.role.is_parent_or_guardian());
-            if f.lead.is_none() || (!current_lead_is_parent && member.role.is_parent_or_guardian()) {
+            if takes_lead(f, member.role) {
                 out.push(Event::LeadDesignated { family: *family, person: member.person, by });
             }
             Ok(out)
@@ -539,7 +598,7 @@ pub fn decide(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &Comman
     }
 }
 
-fn person_of(world: &World, id: PersonId) -> R<&PersonState> {
+pub(crate) fn person_of(world: &World, id: PersonId) -> R<&PersonState> {
     world.persons.get(&id).ok_or_else(|| DomainError::field("person-not-found", "person", format!("no person {id}")))
 }
 
@@ -547,7 +606,7 @@ fn family_of(world: &World, id: FamilyId) -> R<&FamilyState> {
     world.families.get(&id).ok_or_else(|| DomainError::field("family-not-found", "family", format!("no family {id}")))
 }
 
-fn non_empty(value: &str, field: &'static str, message: &str) -> R<()> {
+pub(crate) fn non_empty(value: &str, field: &'static str, message: &str) -> R<()> {
     if value.trim().is_empty() {
         return Err(DomainError::field("required", field, message.to_string()));
     }
@@ -669,9 +728,16 @@ fn check_unit_composition(world: &World, kind: FamilyKind, members: &[NewMember]
     Ok(())
 }
 
+/// The first adult parent (or, failing that, the first member) leads until
+/// someone designates otherwise: does a new member with `role` take the lead?
+fn takes_lead(f: &FamilyState, role: Role) -> bool {
+    let current_lead_is_parent = f.lead.and_then(|l| f.member(l)).is_some_and(|m| m.role.is_parent_or_guardian());
+    f.lead.is_none() || (!current_lead_is_parent && role.is_parent_or_guardian())
+}
+
 fn member_events(family: FamilyId, m: &NewMember, by: &str) -> Vec<Event> {
     vec![
-        Event::MemberAdded { family, person: m.person, role: m.role, established: m.established, by: by.to_string() },
+        Event::MemberAdded { family, person: m.person, role: m.role, established: m.established, by: by.to_string(), lead: false },
         Event::JoinedFamily { person: m.person, family, role: m.role },
     ]
 }

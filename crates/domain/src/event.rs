@@ -2,7 +2,8 @@
 //! new events that point (by event id) at what they correct.
 
 use crate::family::{Classification, Establishment, FamilyKind, ReviewDecision, Role};
-use crate::ids::{FamilyId, FindingId, PersonId, SeparationId, StreamId};
+use crate::ids::{FamilyId, FindingId, LinkId, PersonId, SeparationId, StreamId};
+use crate::link::{LinkKind, Relation};
 use crate::person::{Citizenship, Identity, SourceRef};
 use crate::time::Instant;
 use jiff::civil::Date;
@@ -31,6 +32,28 @@ pub struct RecordDetails {
     pub extra: Vec<(String, String)>,
 }
 
+/// The custody an agency took at a person's first encounter: the book-in,
+/// carried by the person's first event instead of a `BookedIn` of its own
+/// (one event less per imported row).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Custodian {
+    pub agency: String,
+    pub facility: Option<String>,
+}
+
+/// The family a person's first record places them in: what `JoinedFamily`
+/// says, carried by the person's first event (the family's stream gets its
+/// `MemberAdded` in the same command).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyLink {
+    pub family: FamilyId,
+    pub role: Role,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Subject {
     Person(PersonId),
@@ -47,6 +70,13 @@ pub enum Event {
         record: SourceRef,
         encounter: EncounterRef,
         details: RecordDetails,
+        /// Booked in at the encounter (as a `BookedIn` at `encounter.at`).
+        /// Absent in logs written before it existed: they carry a `BookedIn`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        custody: Option<Custodian>,
+        /// Joined this family (as a `JoinedFamily`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        family: Option<FamilyLink>,
     },
     /// Another record (often another agency's) of a person already known.
     RecordAttached {
@@ -144,6 +174,9 @@ pub enum Event {
         role: Role,
         established: Establishment,
         by: String,
+        /// The member also becomes the family's lead (as a `LeadDesignated`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        lead: bool,
     },
     LeadDesignated {
         family: FamilyId,
@@ -204,6 +237,54 @@ pub enum Event {
         resolution: String,
         by: String,
     },
+
+    // ---- link stream (the review worklist) ----
+    /// The linker proposes a tie (family) or a sameness (identity) between
+    /// two persons, with its score (thousandths) and evidence in words.
+    LinkProposed {
+        link: LinkId,
+        kind: LinkKind,
+        a: PersonId,
+        b: PersonId,
+        relation: Option<Relation>,
+        score: u16,
+        evidence: Vec<String>,
+        by: String,
+    },
+    /// A reviewer confirmed a family proposal; the family events that record
+    /// the tie follow in the same command. `family` is where it was recorded.
+    LinkConfirmed {
+        link: LinkId,
+        family: Option<FamilyId>,
+        note: Option<String>,
+        by: String,
+    },
+    LinkRejected {
+        link: LinkId,
+        reason: String,
+        by: String,
+    },
+    /// Two persons asserted to be one: a reversible assertion, never a merge.
+    IdentityLinked {
+        link: LinkId,
+        a: PersonId,
+        b: PersonId,
+        /// Asserted by the linker itself (it was sure), not by a reviewer.
+        automatic: bool,
+        by: String,
+    },
+    IdentityUnlinked {
+        link: LinkId,
+        reason: String,
+        by: String,
+    },
+    /// The linker examined the log up to `through` (its cursor).
+    LinkageRan {
+        run: LinkId,
+        through: u64,
+        records: u64,
+        proposed: u64,
+    },
 }
 
 impl Event {
@@ -230,6 +311,12 @@ impl Event {
             Event::MembersReunified { .. } => "MembersReunified",
             Event::FindingRaised { .. } => "FindingRaised",
             Event::FindingResolved { .. } => "FindingResolved",
+            Event::LinkProposed { .. } => "LinkProposed",
+            Event::LinkConfirmed { .. } => "LinkConfirmed",
+            Event::LinkRejected { .. } => "LinkRejected",
+            Event::IdentityLinked { .. } => "IdentityLinked",
+            Event::IdentityUnlinked { .. } => "IdentityUnlinked",
+            Event::LinkageRan { .. } => "LinkageRan",
         }
     }
 
@@ -256,6 +343,12 @@ impl Event {
             | Event::SeparationCorrected { family, .. }
             | Event::MembersReunified { family, .. } => StreamId::Family(*family),
             Event::FindingRaised { finding, .. } | Event::FindingResolved { finding, .. } => StreamId::Finding(*finding),
+            Event::LinkProposed { link, .. }
+            | Event::LinkConfirmed { link, .. }
+            | Event::LinkRejected { link, .. }
+            | Event::IdentityLinked { link, .. }
+            | Event::IdentityUnlinked { link, .. }
+            | Event::LinkageRan { run: link, .. } => StreamId::Link(*link),
         }
     }
 }

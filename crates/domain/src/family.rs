@@ -128,6 +128,10 @@ pub enum Establishment {
     Documented,
     /// Verified (e.g. DNA, consular confirmation).
     Verified,
+    /// Inferred by record linkage and confirmed by a reviewer (the
+    /// membership's `by` is who confirmed it; the link stream holds the
+    /// evidence). Never recorded without that confirmation.
+    Inferred,
 }
 
 impl Establishment {
@@ -136,6 +140,7 @@ impl Establishment {
             "claimed" => Some(Self::Claimed),
             "documented" => Some(Self::Documented),
             "verified" => Some(Self::Verified),
+            "inferred" => Some(Self::Inferred),
             _ => None,
         }
     }

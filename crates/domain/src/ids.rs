@@ -36,6 +36,7 @@ id_type!(FamilyId, "F");
 id_type!(SeparationId, "S");
 id_type!(FindingId, "Q");
 id_type!(EncounterId, "E");
+id_type!(LinkId, "L");
 
 /// The stream an event belongs to. Concurrency is per stream: each stream has
 /// its own version, and a command states the versions it decided on.
@@ -46,6 +47,8 @@ pub enum StreamId {
     Family(FamilyId),
     Encounter(EncounterId),
     Finding(FindingId),
+    /// A linkage proposal (worklist item), or one linkage run.
+    Link(LinkId),
 }
 
 impl fmt::Display for StreamId {
@@ -55,6 +58,7 @@ impl fmt::Display for StreamId {
             StreamId::Family(id) => write!(f, "family/{}", id.0),
             StreamId::Encounter(id) => write!(f, "encounter/{}", id.0),
             StreamId::Finding(id) => write!(f, "finding/{}", id.0),
+            StreamId::Link(id) => write!(f, "link/{}", id.0),
         }
     }
 }
@@ -68,6 +72,7 @@ impl StreamId {
             "family" => StreamId::Family(FamilyId(uuid)),
             "encounter" => StreamId::Encounter(EncounterId(uuid)),
             "finding" => StreamId::Finding(FindingId(uuid)),
+            "link" => StreamId::Link(LinkId(uuid)),
             _ => return None,
         })
     }

@@ -121,6 +121,10 @@ pub const PERMISSIONS: &[&str] = &[
     "prosecution.refer",
     // Read the audit log (who looked at whom).
     "audit.read",
+    // Record the linker's proposals and its cursor (the linkage worker).
+    "link.propose",
+    // See the linkage worklist and confirm or reject its proposals.
+    "worklist.review",
     // Manage accounts and API tokens.
     "account.manage",
 ];
@@ -307,7 +311,9 @@ mod tests {
 
     #[test]
     fn an_unknown_permission_is_refused() {
-        let text = DEFAULT_PROFILE.replace("may = [\"finding.resolve\"]", "may = [\"finding.resolv\"]");
+        let text =
+            DEFAULT_PROFILE.replace("may = [\"finding.resolve\", \"worklist.review\"]", "may = [\"finding.resolv\", \"worklist.review\"]");
+        assert_ne!(text, DEFAULT_PROFILE, "the test edits the analyst's permissions");
         let err = Profile::parse(&text, "t.toml").err();
         assert_eq!(err.map(|e| e.key), Some("roles.hq_analyst.may".to_string()));
     }

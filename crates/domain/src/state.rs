@@ -3,7 +3,8 @@
 
 use crate::event::{EncounterRef, Event, RecordDetails, Subject};
 use crate::family::{Establishment, FamilyKind, MemberStatus, ReviewDecision, Role};
-use crate::ids::{FamilyId, FindingId, PersonId, SeparationId};
+use crate::ids::{FamilyId, FindingId, LinkId, PersonId, SeparationId};
+use crate::link::{LinkState, LinkStatus};
 use crate::person::{Identity, SourceRef};
 use crate::time::Instant;
 use serde::Serialize;
@@ -123,6 +124,7 @@ pub struct World {
     pub persons: BTreeMap<PersonId, PersonState>,
     pub families: BTreeMap<FamilyId, FamilyState>,
     pub findings: BTreeMap<FindingId, FindingState>,
+    pub links: BTreeMap<LinkId, LinkState>,
 }
 
 impl World {
@@ -138,7 +140,7 @@ impl World {
 /// that corrections can point at what they correct.
 pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
     match event {
-        Event::PersonRecorded { person, identity, record, encounter, details } => {
+        Event::PersonRecorded { person, identity, record, encounter, details, custody, family } => {
             world.persons.insert(
                 *person,
                 PersonState {
@@ -152,10 +154,14 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                         details: details.clone(),
                     }],
                     first_encountered: encounter.at.clone(),
-                    custody: None,
-                    custody_spells: vec![],
+                    custody: custody.as_ref().map(|c| Custody::InCustody {
+                        agency: c.agency.clone(),
+                        facility: c.facility.clone(),
+                        since: encounter.at.clone(),
+                    }),
+                    custody_spells: custody.iter().map(|c| (c.agency.clone(), encounter.at.clone())).collect(),
                     pending_transfer: None,
-                    family: None,
+                    family: family.as_ref().map(|l| l.family),
                     referred_for_prosecution: None,
                     aged_out: false,
                 },
@@ -256,9 +262,12 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                 },
             );
         }
-        Event::MemberAdded { family, person, role, established, .. } => {
+        Event::MemberAdded { family, person, role, established, lead, .. } => {
             if let Some(f) = world.families.get_mut(family) {
                 f.members.push(Member { person: *person, role: *role, status: MemberStatus::Active, established: *established });
+                if *lead {
+                    f.lead = Some(*person);
+                }
             }
         }
         Event::LeadDesignated { family, person, .. } => {
@@ -324,6 +333,53 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                 f.resolved = Some(resolution.clone());
             }
         }
+        Event::LinkProposed { link, kind, a, b, relation, score, evidence, .. } => {
+            world.links.insert(
+                *link,
+                LinkState {
+                    id: *link,
+                    kind: *kind,
+                    a: *a,
+                    b: *b,
+                    relation: *relation,
+                    score: *score,
+                    evidence: evidence.clone(),
+                    status: LinkStatus::Proposed,
+                    decided_by: None,
+                    reason: None,
+                    family: None,
+                },
+            );
+        }
+        Event::LinkConfirmed { link, family, note, by } => {
+            if let Some(l) = world.links.get_mut(link) {
+                l.status = LinkStatus::Confirmed;
+                l.family = *family;
+                l.decided_by = Some(by.clone());
+                l.reason.clone_from(note);
+            }
+        }
+        Event::LinkRejected { link, reason, by } => {
+            if let Some(l) = world.links.get_mut(link) {
+                l.status = LinkStatus::Rejected;
+                l.decided_by = Some(by.clone());
+                l.reason = Some(reason.clone());
+            }
+        }
+        Event::IdentityLinked { link, by, .. } => {
+            if let Some(l) = world.links.get_mut(link) {
+                l.status = LinkStatus::Linked;
+                l.decided_by = Some(by.clone());
+            }
+        }
+        Event::IdentityUnlinked { link, reason, by } => {
+            if let Some(l) = world.links.get_mut(link) {
+                l.status = LinkStatus::Unlinked;
+                l.decided_by = Some(by.clone());
+                l.reason = Some(reason.clone());
+            }
+        }
+        Event::LinkageRan { .. } => {}
     }
 }
 

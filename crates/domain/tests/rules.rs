@@ -157,6 +157,7 @@ fn record(world: &mut World, who: Someone, custody: Option<&str>) -> PersonId {
         encounter: encounter(),
         details: RecordDetails::default(),
         custody: custody.map(|a| (a.to_string(), Some("McAllen Station".to_string()))),
+        family: None,
     };
     ok(world, meta_at(agent(), ENCOUNTER), cmd);
     person
@@ -370,6 +371,7 @@ fn permission_importer_and_admin_are_allowed() {
             encounter: encounter(),
             details: RecordDetails::default(),
             custody: None,
+            family: None,
         };
         ok(&mut w, meta(imp.clone()), cmd);
     }
@@ -1110,6 +1112,7 @@ fn custody_commands_on_a_released_or_removed_person_are_refused() {
         encounter: encounter(),
         details: RecordDetails::default(),
         custody: None,
+        family: None,
     };
     ok(&mut w, meta(agent()), rec);
     let err = refused(&w, meta(agent()), Command::Release { person: never, us_address: None, conditions: None });
@@ -1136,6 +1139,7 @@ fn correct_record_points_at_the_original_and_replaces_the_identity() {
             encounter: encounter(),
             details: RecordDetails::default(),
             custody: Some(("BP".into(), None)),
+            family: None,
         },
     )
     .unwrap();
@@ -1499,3 +1503,59 @@ fn acting_on_another_agencys_custody_is_a_profile_permission() {
     let profile = Profile::parse(&text, "test").unwrap();
     assert_eq!(decide(&w, &profile, &meta(admin()), &release).unwrap_err().rule, "custody-agency-only");
 }
+
+/// An imported record that names a family: one command forms the family (the
+/// first time), records the person booked in and joined, and adds the member
+/// with the lead, in three events; state is as the separate commands left it.
+#[test]
+fn a_new_persons_record_forms_and_joins_its_family_in_one_command() {
+    use kinship_domain::command::{FamilyClaim, SourceFamily};
+    let mut w = World::default();
+    let family = FamilyId::new_v7();
+    let source_family = SourceRef { source: "BP-E3".into(), record_id: "FMUA000777".into() };
+    let claim = |role, form| Some(FamilyClaim { family, role, form });
+    let recorded = |person, who: Someone, rid: &str, family| Command::RecordPerson {
+        person,
+        identity: identity(&who),
+        record: SourceRef { source: "BP-E3".into(), record_id: rid.into() },
+        encounter: encounter(),
+        details: RecordDetails::default(),
+        custody: Some(("BP".to_string(), Some("McAllen Station".to_string()))),
+        family,
+    };
+    let son = PersonId::new_v7();
+    let form = SourceFamily { kind: FamilyKind::Unit, formed_at: at(ENCOUNTER), source_family: source_family.clone() };
+    let who = Someone { given: "CARLOS", family: "PEREZ", birth: Some(date(2011, 9, 2)), sex: Sex::M };
+    let events = ok(&mut w, meta(importer()), recorded(son, who, "E3-777-1", claim(Role::Son, Some(form.clone()))));
+    assert_eq!(type_names(&events), ["FamilyFormed", "PersonRecorded", "MemberAdded"]);
+    let f = &w.families[&family];
+    assert_eq!((f.kind, f.lead, f.members.len()), (FamilyKind::Unit, Some(son), 1));
+    let p = &w.persons[&son];
+    assert_eq!(p.family, Some(family));
+    assert!(matches!(&p.custody, Some(Custody::InCustody { agency, .. }) if agency == "BP"));
+
+    // A parent joining later takes the lead from the child; no new family.
+    let father = PersonId::new_v7();
+    let who = Someone { given: "JOSE", family: "PEREZ", birth: Some(date(1984, 11, 3)), sex: Sex::M };
+    let events = ok(&mut w, meta(importer()), recorded(father, who, "E3-777-2", claim(Role::Father, None)));
+    assert_eq!(type_names(&events), ["PersonRecorded", "MemberAdded"]);
+    assert_eq!(w.families[&family].lead, Some(father));
+    assert_eq!(w.active_family(father), Some(family));
+
+    // Forming a family that exists is refused, as RecordSourceFamily is.
+    let who = Someone { given: "ANA", family: "PEREZ", birth: None, sex: Sex::F };
+    let err = refused(&w, meta(importer()), recorded(PersonId::new_v7(), who, "E3-777-3", claim(Role::Daughter, Some(form))));
+    assert_eq!(err.rule, "family-exists");
+    // And a family that does not exist cannot be joined.
+    let who = Someone { given: "LUZ", family: "PEREZ", birth: None, sex: Sex::F };
+    let other = Some(FamilyClaim { family: FamilyId::new_v7(), role: Role::Daughter, form: None });
+    let err = refused(&w, meta(importer()), recorded(PersonId::new_v7(), who, "E3-777-4", other));
+    assert_eq!(err.rule, "family-not-found");
+}
+
+// ===========================================================================
+// The linkage worklist (proposals, confirm, reject, identity links)
+// ===========================================================================
+
+#[path = "rules/links.rs"]
+mod links;

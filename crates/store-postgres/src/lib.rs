@@ -20,6 +20,7 @@ mod project;
 mod queries;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod worklist;
 
 use conn::{Conn, Manager, Session, db_err};
 use kinship_domain::person::SourceRef;
@@ -197,6 +198,18 @@ impl Store for PgStore {
 
     fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError> {
         self.read(|db| queries::findings(db, open_only))
+    }
+
+    fn worklist(&self, q: &kinship_store::WorklistQuery) -> Result<Vec<kinship_store::WorklistItem>, StoreError> {
+        self.read(|db| worklist::worklist(db, q))
+    }
+
+    fn linkage_rows(&self, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Vec<kinship_store::LinkageRow>, StoreError> {
+        self.read(|db| worklist::linkage_rows(db, from, to))
+    }
+
+    fn linkage_cursor(&self) -> Result<u64, StoreError> {
+        self.read(worklist::linkage_cursor)
     }
 
     fn projection_dump(&self) -> Result<String, StoreError> {

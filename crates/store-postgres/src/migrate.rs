@@ -12,13 +12,86 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// Fills `separated_children` for the families chosen by `$families` (an SQL
+/// condition on `m.family_id`): the same rule as the SQLite backend's
+/// `schema::FILL_SEPARATED_CHILDREN`. A child (by role) is listed when the
+/// family has a parent and the child or a parent is separated; the separation
+/// is the latest (by UTC time, then id) of the family that names the child or
+/// a separated parent.
+macro_rules! fill_separated_children {
+    ($families:literal) => {
+        concat!(
+            "INSERT INTO separated_children (family_id, child_id, separation_id, since, reason_code, policy, review, \
+               given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out) \
+             SELECT x.family_id, x.child_id, s.id, s.at, s.reason_code, s.policy, s.review, \
+               p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.aged_out \
+             FROM ( \
+               SELECT m.family_id AS family_id, m.person_id AS child_id, \
+                 (SELECT s.id FROM separations s \
+                   WHERE s.family_id = m.family_id AND EXISTS ( \
+                     SELECT 1 FROM separation_members sm WHERE sm.separation_id = s.id AND ( \
+                       sm.person_id = m.person_id OR EXISTS ( \
+                         SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id AND pm.person_id = sm.person_id \
+                           AND pm.status = 'separated' AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN')))) \
+                   ORDER BY s.at_utc DESC, s.id DESC LIMIT 1) AS separation_id \
+               FROM memberships m \
+               WHERE ",
+            $families,
+            " AND m.role IN ('SON', 'DAUGHTER', 'CHILD') \
+                 AND EXISTS (SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id \
+                   AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND (pm.status = 'separated' OR m.status = 'separated')) \
+             ) x \
+             JOIN separations s ON s.id = x.separation_id \
+             JOIN persons p ON p.id = x.child_id"
+        )
+    };
+}
+
+/// Fills `separated_parents` for the families chosen by `$families` (on
+/// `m.family_id`) that have a child listed (as `schema::FILL_SEPARATED_PARENTS`).
+macro_rules! fill_separated_parents {
+    ($families:literal) => {
+        concat!(
+            "INSERT INTO separated_parents (family_id, parent_id, role, status, \
+               given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out) \
+             SELECT m.family_id, m.person_id, m.role, m.status, \
+               p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.aged_out \
+             FROM memberships m JOIN persons p ON p.id = m.person_id \
+             WHERE ",
+            $families,
+            " AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') \
+               AND EXISTS (SELECT 1 FROM separated_children sc WHERE sc.family_id = m.family_id)"
+        )
+    };
+}
+
+/// Recomputes one family's rows (`$1`), as the projector does.
+pub const REFRESH_SEPARATED_CHILDREN: &str = fill_separated_children!("m.family_id = $1");
+pub const REFRESH_SEPARATED_PARENTS: &str = fill_separated_parents!("m.family_id = $1");
+
+/// The person columns the separated-children tables copy, in `persons`' names.
+pub const BRIEF_COLS: &str =
+    "given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out";
+
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "log", sql: include_str!("../migrations/0001_log.sql") },
     Migration { version: 2, name: "projections", sql: include_str!("../migrations/0002_projections.sql") },
     Migration { version: 3, name: "audit and accounts", sql: include_str!("../migrations/0003_audit_accounts.sql") },
+    Migration {
+        version: 4,
+        name: "separated children",
+        sql: concat!(
+            include_str!("../migrations/0004_separated_children.sql"),
+            fill_separated_children!("m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated')"),
+            ";\n",
+            fill_separated_parents!("m.family_id IN (SELECT DISTINCT family_id FROM separated_children)"),
+            ";"
+        ),
+    },
+    Migration { version: 5, name: "linkage worklist", sql: include_str!("../migrations/0005_worklist.sql") },
 ];
 
-pub const LATEST: i32 = 3;
+pub const LATEST: i32 = 5;
 
 /// The log's tables (and the security tables). The application role may
 /// read the logs and add to them; only heads and stream versions may move.
@@ -51,6 +124,10 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "separation_reviews",
     "findings",
     "finding_subjects",
+    "links",
+    "linkage_runs",
+    "separated_children",
+    "separated_parents",
 ];
 
 /// An arbitrary constant: concurrent migrators of one database queue on it.

@@ -49,6 +49,19 @@ fn sex(i: &Identity) -> Option<String> {
     i.sex.map(|s| format!("{s:?}"))
 }
 
+/// `update` (an `UPDATE persons … WHERE id = {id}`) in one statement with
+/// the copy of the changed row into the separated-children tables, where
+/// the person is listed (one round trip, as before). `ctes`: earlier
+/// `name AS (…), ` clauses.
+fn touching(ctes: &str, update: &str, id: &str) -> String {
+    let cols = crate::migrate::BRIEF_COLS;
+    format!(
+        "WITH {ctes}u AS ({update} RETURNING {cols}), \
+         sc AS (UPDATE separated_children SET ({cols}) = (SELECT {cols} FROM u) WHERE child_id = {id}) \
+         UPDATE separated_parents SET ({cols}) = (SELECT {cols} FROM u) WHERE parent_id = {id}"
+    )
+}
+
 /// How a custody event changes the person's row; `$2` is the person, `$3`
 /// the time, `$5`/`$6` the agency and facility of the custody line.
 const IN_CUSTODY: &str = "UPDATE persons SET custody_status = 'in_custody', custody_agency = $5, custody_facility = $6, \
@@ -70,7 +83,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         // Event ids are kept as their 16 bytes, as the SQLite backend keeps them.
         let eid: &[u8] = id.as_bytes();
         match event {
-            Event::PersonRecorded { person, identity: i, record: r, encounter: e, .. } => {
+            Event::PersonRecorded { person, identity: i, record: r, encounter: e, custody, family, .. } => {
                 // One statement for the person, the name index, the record
                 // and the encounter: the same rows as the separate inserts of
                 // the SQLite projector, in one round trip.
@@ -105,6 +118,15 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                         &e.station,
                     ],
                 )?;
+                // The book-in and the family the first event carries (as
+                // `BookedIn` and `JoinedFamily` write them).
+                if let Some(c) = custody {
+                    let row = CustodyRow { kind: "booked_in", agency: Some(&c.agency), facility: c.facility.as_deref(), detail: None };
+                    self.custody(pos, person, &e.at, row, IN_CUSTODY, None)?;
+                }
+                if let Some(l) = family {
+                    self.db.exec("UPDATE persons SET family_id = $2 WHERE id = $1", &[&person.to_string(), &l.family.to_string()])?;
+                }
             }
             Event::RecordAttached { person, identity, record, encounter, .. } => {
                 let pid = person.to_string();
@@ -174,7 +196,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 self.db.exec("UPDATE persons SET referred_at = $2 WHERE id = $1", &[&person.to_string(), &at.as_str()])?;
             }
             Event::AgedOut { person, .. } => {
-                self.db.exec("UPDATE persons SET aged_out = TRUE WHERE id = $1", &[&person.to_string()])?;
+                self.db.exec(&touching("", "UPDATE persons SET aged_out = TRUE WHERE id = $1", "$1"), &[&person.to_string()])?;
             }
             Event::FamilyFormed { family, kind, formed_at, source_family, .. } => {
                 self.db.exec(
@@ -188,11 +210,24 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                     ],
                 )?;
             }
-            Event::MemberAdded { family, person, role, established, by } => {
+            Event::MemberAdded { family, person, role, established, by, lead } => {
                 self.db.exec(
                     "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES ($1, $2, $3, 'active', $4, $5)",
                     &[&family.to_string(), &person.to_string(), &role.as_str(), &format!("{established:?}").to_lowercase(), by],
                 )?;
+                if *lead {
+                    self.db.exec("UPDATE families SET lead = $2 WHERE id = $1", &[&family.to_string(), &person.to_string()])?;
+                }
+                // A member joining a family with someone separated may be a
+                // child apart from a parent, or a parent a child is apart from.
+                let fid = family.to_string();
+                let separated: bool = self
+                    .db
+                    .query_one("SELECT EXISTS (SELECT 1 FROM memberships WHERE family_id = $1 AND status = 'separated')", &[&fid])?
+                    .get(0);
+                if separated {
+                    self.refresh_separated(&fid)?;
+                }
             }
             Event::LeadDesignated { family, person, .. } => {
                 self.db.exec("UPDATE families SET lead = $2 WHERE id = $1", &[&family.to_string(), &person.to_string()])?;
@@ -212,8 +247,9 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                         &[&fid, &mid, &at.as_str()],
                     )?;
                 }
+                self.refresh_separated(&fid)?;
             }
-            Event::SeparationReviewed { separation, level, decision, note, by, at, .. } => {
+            Event::SeparationReviewed { family, separation, level, decision, note, by, at } => {
                 let (d, review) = match (decision, level) {
                     (ReviewDecision::Approve, 1) => ("approve", "awaiting_level_2".to_string()),
                     (ReviewDecision::Approve, _) => ("approve", "approved".to_string()),
@@ -224,12 +260,19 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                     "INSERT INTO separation_reviews (position, separation_id, level, decision, note, by_user, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     &[&pos, &sid, &i64::from(*level), &d, note, by, &at.as_str()],
                 )?;
-                self.db.exec("UPDATE separations SET review = $2 WHERE id = $1", &[&sid, &review])?;
-            }
-            Event::SeparationCorrected { separation, reason_code, policy, narrative, .. } => {
                 self.db.exec(
-                    "UPDATE separations SET reason_code = $2, policy = $3, narrative = $4, review = 'awaiting_level_1', event_id = $5 WHERE id = $1",
-                    &[&separation.to_string(), reason_code, policy, narrative, &eid],
+                    "WITH s AS (UPDATE separations SET review = $2 WHERE id = $1) \
+                     UPDATE separated_children SET review = $2 WHERE family_id = $3 AND separation_id = $1",
+                    &[&sid, &review, &family.to_string()],
+                )?;
+            }
+            Event::SeparationCorrected { family, separation, reason_code, policy, narrative, .. } => {
+                self.db.exec(
+                    "WITH s AS (UPDATE separations SET reason_code = $2, policy = $3, narrative = $4, review = 'awaiting_level_1', \
+                       event_id = $5 WHERE id = $1) \
+                     UPDATE separated_children SET reason_code = $2, policy = $3, review = 'awaiting_level_1' \
+                       WHERE family_id = $6 AND separation_id = $1",
+                    &[&separation.to_string(), reason_code, policy, narrative, &eid, &family.to_string()],
                 )?;
             }
             Event::MembersReunified { family, members, location, at, .. } => {
@@ -240,6 +283,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                         &[&fid, &m.to_string(), &at.as_str(), location],
                     )?;
                 }
+                self.refresh_separated(&fid)?;
             }
             Event::FindingRaised { finding, kind, subjects, message, record } => {
                 let fid = finding.to_string();
@@ -262,6 +306,52 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 self.db
                     .exec("UPDATE findings SET resolution = $2, resolved_by = $3 WHERE id = $1", &[&finding.to_string(), resolution, by])?;
             }
+            Event::LinkProposed { link, kind, a, b, relation, score, evidence, .. } => {
+                self.db.exec(
+                    "INSERT INTO links (id, position, kind, status, person_a, person_b, relation, score, evidence) \
+                     VALUES ($1, $2, $3, 'proposed', $4, $5, $6, $7, $8)",
+                    &[
+                        &link.to_string(),
+                        &pos,
+                        &kind.as_str(),
+                        &a.to_string(),
+                        &b.to_string(),
+                        &relation.map(|r| r.as_str()),
+                        &i32::from(*score),
+                        &serde_json::to_string(evidence).unwrap_or_default(),
+                    ],
+                )?;
+            }
+            Event::LinkConfirmed { link, family, note, by } => {
+                self.db.exec(
+                    "UPDATE links SET status = 'confirmed', decided_by = $2, reason = $3, family_id = $4 WHERE id = $1",
+                    &[&link.to_string(), by, note, &family.map(|f| f.to_string())],
+                )?;
+            }
+            Event::LinkRejected { link, reason, by } => {
+                self.db.exec(
+                    "UPDATE links SET status = 'rejected', decided_by = $2, reason = $3 WHERE id = $1",
+                    &[&link.to_string(), by, reason],
+                )?;
+            }
+            Event::IdentityLinked { link, automatic, by, .. } => {
+                self.db.exec(
+                    "UPDATE links SET status = 'linked', decided_by = $2, automatic = $3 WHERE id = $1",
+                    &[&link.to_string(), by, automatic],
+                )?;
+            }
+            Event::IdentityUnlinked { link, reason, by } => {
+                self.db.exec(
+                    "UPDATE links SET status = 'unlinked', decided_by = $2, reason = $3 WHERE id = $1",
+                    &[&link.to_string(), by, reason],
+                )?;
+            }
+            Event::LinkageRan { through, records, proposed, .. } => {
+                self.db.exec(
+                    "INSERT INTO linkage_runs (position, through, records, proposed) VALUES ($1, $2, $3, $4)",
+                    &[&pos, &(*through as i64), &(*records as i64), &(*proposed as i64)],
+                )?;
+            }
         }
         Ok(())
     }
@@ -280,7 +370,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
             }
         };
         self.db.exec(
-            sql,
+            &touching("", sql, "$1"),
             &[
                 &pid,
                 &i.name.given,
@@ -325,9 +415,10 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         update: &str,
         extra: Option<&Option<String>>,
     ) -> Q {
-        let sql = format!(
-            "WITH c AS (INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)) {update}"
+        let sql = touching(
+            "c AS (INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)), ",
+            update,
+            "$2",
         );
         let (pid, at) = (person.to_string(), at.as_str());
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&pos, &pid, &at, &row.kind, &row.agency, &row.facility, &row.detail];
@@ -345,6 +436,18 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
         let tokens: Vec<String> = given.iter().chain(family.iter()).flat_map(|s| name::tokens(s)).collect();
         self.db
             .exec("INSERT INTO person_names (person_id, token) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", &[&pid, &tokens])?;
+        Ok(())
+    }
+
+    /// Recomputes which children of `family` are apart from a parent, by
+    /// which separation, and the family's parents, as the SQLite projector does.
+    fn refresh_separated(&mut self, family: &str) -> Q {
+        self.db.exec(
+            "WITH c AS (DELETE FROM separated_children WHERE family_id = $1) DELETE FROM separated_parents WHERE family_id = $1",
+            &[&family],
+        )?;
+        self.db.exec(crate::migrate::REFRESH_SEPARATED_CHILDREN, &[&family])?;
+        self.db.exec(crate::migrate::REFRESH_SEPARATED_PARENTS, &[&family])?;
         Ok(())
     }
 

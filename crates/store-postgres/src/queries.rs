@@ -13,7 +13,6 @@ use kinship_store::{
 };
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 type R<T> = Result<T, StoreError>;
@@ -116,15 +115,6 @@ pub fn person<C: GenericClient>(db: Db<'_, '_, C>, id: PersonId) -> R<Option<Per
     }
 }
 
-fn brief<C: GenericClient>(db: Db<'_, '_, C>, id: &str) -> R<Option<PersonBrief>> {
-    person_by_id(db, id)?
-        .map(|r| {
-            let id = pid(&r.id)?;
-            Ok(r.into_brief(id))
-        })
-        .transpose()
-}
-
 pub fn custody_history<C: GenericClient>(db: Db<'_, '_, C>, id: PersonId) -> R<Vec<CustodyEntry>> {
     let rows = db
         .query(
@@ -204,80 +194,49 @@ pub fn search<C: GenericClient>(db: Db<'_, '_, C>, q: &SearchQuery) -> R<Vec<Per
     rows.iter().map(person_row).collect::<Vec<_>>().into_iter().map(|r| view(db, r)).collect()
 }
 
-struct MemberRow {
-    person: String,
-    role: String,
-    status: String,
-    birth: Option<String>,
-    aged_out: bool,
+/// A brief from the separated-children tables' copy of a person's columns
+/// (`migrate::BRIEF_COLS` less `aged_out`, then the id) starting at column `at`.
+fn brief_at(r: &Row, at: usize) -> R<PersonBrief> {
+    let id = pid(r.get(at + 8))?;
+    let custody = CustodyNow { status: r.get(at + 4), agency: r.get(at + 5), facility: r.get(at + 6), since: r.get(at + 7) };
+    Ok(PersonBrief::new(id, r.get(at), r.get(at + 1), r.get(at + 2), r.get(at + 3), custody))
 }
 
-const CHILD_ROLES: &[&str] = &["SON", "DAUGHTER", "CHILD"];
-const PARENT_ROLES: &[&str] = &["MOTHER", "FATHER", "LEGAL_GUARDIAN"];
-
-/// Every child currently separated from a parent: the child or the parent is
-/// separated from the family they were recorded in, and not yet reunified.
+/// Every child currently separated from a parent, as the SQLite backend
+/// answers it: one query over the two separated-children tables, one row per
+/// child and parent; whether the child is still a minor depends on `today`.
 pub fn separated_children<C: GenericClient>(db: Db<'_, '_, C>, today: Date) -> R<Vec<SeparatedChild>> {
     let adult_cutoff = years_before(today, 18).map(|d| d.to_string()).unwrap_or_default();
     let rows = db
         .query(
-            "SELECT m.family_id, m.person_id, m.role, m.status, p.birth_date, p.aged_out FROM memberships m \
-             JOIN persons p ON p.id = m.person_id \
-             WHERE m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated') \
-             ORDER BY m.family_id, m.person_id",
-            &[],
+            "SELECT c.family_id, c.separation_id, c.since, c.reason_code, c.policy, c.review, p.role, p.status, \
+               c.given, c.family, c.birth_date, c.a_number, c.custody_status, c.custody_agency, c.custody_facility, c.custody_since, c.child_id, \
+               p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.parent_id \
+             FROM separated_children c JOIN separated_parents p ON p.family_id = c.family_id \
+             WHERE NOT c.aged_out AND (c.birth_date IS NULL OR c.birth_date > $1) \
+             ORDER BY c.since, c.child_id, c.family_id, p.parent_id",
+            &[&adult_cutoff],
         )
         .map_err(db_err)?;
-    let mut families: BTreeMap<String, Vec<MemberRow>> = BTreeMap::new();
+    let mut out: Vec<SeparatedChild> = vec![];
     for r in &rows {
-        let m = MemberRow { person: r.get(1), role: r.get(2), status: r.get(3), birth: r.get(4), aged_out: r.get(5) };
-        families.entry(r.get(0)).or_default().push(m);
-    }
-    let mut out = vec![];
-    for (family, members) in &families {
-        let is_child = |m: &MemberRow| {
-            CHILD_ROLES.contains(&m.role.as_str()) && !m.aged_out && m.birth.as_deref().is_none_or(|b| b > adult_cutoff.as_str())
-        };
-        let parents: Vec<&MemberRow> = members.iter().filter(|m| PARENT_ROLES.contains(&m.role.as_str())).collect();
-        for child in members.iter().filter(|m| is_child(m)) {
-            let apart: Vec<&&MemberRow> = parents.iter().filter(|p| p.status == "separated" || child.status == "separated").collect();
-            if apart.is_empty() {
-                continue;
-            }
-            // The separation that parted them: the latest one naming the child
-            // or one of the parents apart from the child.
-            let mut named = vec![child.person.clone()];
-            named.extend(apart.iter().filter(|p| p.status == "separated").map(|p| p.person.clone()));
-            let sep = db
-                .query_opt(
-                    "SELECT s.id, s.at, s.reason_code, s.policy, s.review FROM separations s \
-                     WHERE s.family_id = $1 AND EXISTS (SELECT 1 FROM separation_members sm \
-                       WHERE sm.separation_id = s.id AND sm.person_id = ANY($2)) \
-                     ORDER BY s.at_utc DESC LIMIT 1",
-                    &[family, &named],
-                )
-                .map_err(db_err)?;
-            let Some(sep) = sep else { continue };
-            let Some(child_brief) = brief(db, &child.person)? else { continue };
-            let mut ps = vec![];
-            for p in &parents {
-                if let Some(b) = brief(db, &p.person)? {
-                    ps.push(SeparatedParent { person: b, role: p.role.clone(), status: p.status.clone() });
-                }
-            }
-            out.push(SeparatedChild {
-                child: child_brief,
-                family: fid(family)?,
-                separation: sep.get(0),
-                since: sep.get(1),
-                reason_code: sep.get(2),
-                policy: sep.get(3),
-                review: sep.get(4),
-                parents: ps,
-            });
+        let family = fid(r.get(0))?;
+        let child = brief_at(r, 8)?;
+        let parent = SeparatedParent { role: r.get(6), status: r.get(7), person: brief_at(r, 17)? };
+        match out.last_mut() {
+            Some(last) if last.child.id == child.id && last.family == family => last.parents.push(parent),
+            _ => out.push(SeparatedChild {
+                child,
+                family,
+                separation: r.get(1),
+                since: r.get(2),
+                reason_code: r.get(3),
+                policy: r.get(4),
+                review: r.get(5),
+                parents: vec![parent],
+            }),
         }
     }
-    out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.child.id.cmp(&b.child.id)));
     Ok(out)
 }
 

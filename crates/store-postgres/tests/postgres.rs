@@ -229,6 +229,8 @@ fn sqlite_and_postgres_project_the_same_appends_identically() {
         Engine::<SqliteStore>::meta(&kinship_app::sweep::system_actor(), k)
     })
     .unwrap();
+    // The linker's proposals and its cursor, as the server makes them.
+    kinship_app::linkage::run(&sqlite, &kinship_app::linkage::LinkageOptions::default()).unwrap();
     let db = testing::fresh_database().unwrap();
     let pg = db.store().unwrap();
     replay(&sqlite.store, &pg);
@@ -245,6 +247,12 @@ fn sqlite_and_postgres_project_the_same_appends_identically() {
     assert_eq!(pg.findings(false).unwrap(), sqlite.store.findings(false).unwrap());
     let q = kinship_store::SearchQuery { max_age: Some(17), limit: 50, ..Default::default() };
     assert_eq!(pg.search(&q).unwrap(), sqlite.store.search(&q).unwrap());
+    let w = kinship_store::WorklistQuery { limit: 1000, ..Default::default() };
+    assert_eq!(pg.worklist(&w).unwrap(), sqlite.store.worklist(&w).unwrap());
+    assert!(pg.linkage_cursor().unwrap() > 0);
+    assert_eq!(pg.linkage_cursor().unwrap(), sqlite.store.linkage_cursor().unwrap());
+    let (from, to) = (jiff::civil::date(2000, 1, 1), jiff::civil::date(2100, 1, 1));
+    assert_eq!(pg.linkage_rows(from, to).unwrap(), sqlite.store.linkage_rows(from, to).unwrap());
 }
 
 fn assert_same(sqlite: &str, pg: &str) {
@@ -320,4 +328,28 @@ fn tricky_batches_answer_as_on_sqlite() {
     for key in ["k1", "k3", "k7", "k8", "k9", "k4"] {
         assert_eq!(sqlite.recall(key).unwrap(), pg.recall(key).unwrap(), "{key}");
     }
+}
+
+#[test]
+fn migration_4_fills_the_separated_children_projection_from_the_others() {
+    let db = testing::fresh_database().unwrap();
+    let today = jiff::civil::date(2000, 6, 1);
+    let before = {
+        let store = db.store().unwrap();
+        kinship_store::conformance_separated::a_family_apart(&store).unwrap();
+        (store.separated_children(today).unwrap(), store.projection_dump().unwrap())
+    };
+    assert_eq!(before.0.len(), 2);
+    // What a database at version 3 looks like.
+    let mut owner = db.connect_as_owner().unwrap();
+    // (Migration 5, the worklist, came after it and is taken back too.)
+    owner
+        .batch_execute(
+            "DROP TABLE separated_children, separated_parents, links, linkage_runs; DELETE FROM kinship_migrations WHERE version >= 4;",
+        )
+        .unwrap();
+    assert_eq!(PgStore::migrate(&db.owner_url, Some(testing::APP_ROLE)).unwrap(), 2);
+    let store = db.store().unwrap();
+    assert_eq!(store.separated_children(today).unwrap(), before.0);
+    assert_eq!(store.projection_dump().unwrap(), before.1);
 }

@@ -9,6 +9,8 @@ mod project;
 mod queries;
 mod scan;
 mod schema;
+mod upgrade;
+mod worklist;
 
 use kinship_store::{Append, Appended, LogHead, Store, StoreError, StoredEvent};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -34,14 +36,16 @@ impl SqliteStore {
     }
 
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let write = Connection::open(path).map_err(db_err)?;
+        let mut write = Connection::open(path).map_err(db_err)?;
         write
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                  PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
             )
             .map_err(db_err)?;
-        check_format(&write, path)?;
+        if let Some(from) = check_format(&write, path)? {
+            upgrade::upgrade(&mut write, from)?;
+        }
         write.execute_batch(schema::LOG).map_err(db_err)?;
         write.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
         write.execute_batch(schema::PROJECTION_INDEXES).map_err(db_err)?;
@@ -76,11 +80,15 @@ impl SqliteStore {
 
 /// Refuses a database written in another on-disk format: reading it with
 /// this version's SQL would misread it (or corrupt it on the next write).
-fn check_format(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+/// Answers the format to upgrade from when it is one `upgrade` handles.
+fn check_format(conn: &Connection, path: &Path) -> Result<Option<i64>, StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
     let has_log: bool =
         conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'events')", [], |r| r.get(0)).map_err(db_err)?;
     let found = if has_log && version == 0 { 1 } else { version };
+    if has_log && (upgrade::UPGRADABLE_FROM..schema::FORMAT).contains(&found) {
+        return Ok(Some(found));
+    }
     if has_log && found != schema::FORMAT {
         return Err(StoreError::Backend(format!(
             "{} is in storage format {found}, but this version of Kinship reads format {}. \
@@ -89,7 +97,7 @@ fn check_format(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             schema::FORMAT
         )));
     }
-    Ok(())
+    Ok(None)
 }
 
 fn format_recorded(conn: &Connection) -> Result<bool, StoreError> {
@@ -225,6 +233,18 @@ impl Store for SqliteStore {
 
     fn findings(&self, open_only: bool) -> Result<Vec<kinship_store::FindingView>, StoreError> {
         queries::findings(&*self.reader()?, open_only)
+    }
+
+    fn worklist(&self, q: &kinship_store::WorklistQuery) -> Result<Vec<kinship_store::WorklistItem>, StoreError> {
+        worklist::worklist(&*self.reader()?, q)
+    }
+
+    fn linkage_rows(&self, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Vec<kinship_store::LinkageRow>, StoreError> {
+        worklist::linkage_rows(&*self.reader()?, from, to)
+    }
+
+    fn linkage_cursor(&self) -> Result<u64, StoreError> {
+        worklist::linkage_cursor(&*self.reader()?)
     }
 
     fn projection_dump(&self) -> Result<String, StoreError> {

@@ -190,14 +190,17 @@ impl<'c> Projector<'c> {
                 }
                 Ok(())
             }
-            None => self.exec(sql, p).map(|_| ()),
+            None => {
+                self.exec(sql, p)?;
+                self.touch_person(&person.to_string())
+            }
         }
     }
 
     pub fn apply(&mut self, position: u64, id: &Uuid, event: &Event) -> rusqlite::Result<()> {
         let pos = position as i64;
         match event {
-            Event::PersonRecorded { person, identity, record, encounter, .. } => {
+            Event::PersonRecorded { person, identity, record, encounter, custody, family, .. } => {
                 let i = identity;
                 let tokens = name_tokens(i.name.given.as_deref(), i.name.family.as_deref());
                 self.person_index.insert(*person, self.persons.len());
@@ -207,18 +210,23 @@ impl<'c> Projector<'c> {
                     birth_estimated: i.birth.is_some_and(|b| b.estimated),
                     first_encountered: encounter.at.as_str().to_string(),
                     first_encountered_utc: utc(&encounter.at),
-                    custody_status: "none",
-                    custody_agency: None,
-                    custody_facility: None,
-                    custody_since: None,
+                    custody_status: if custody.is_some() { "in_custody" } else { "none" },
+                    custody_agency: custody.as_ref().map(|c| c.agency.clone()),
+                    custody_facility: custody.as_ref().and_then(|c| c.facility.clone()),
+                    custody_since: custody.as_ref().map(|_| encounter.at.as_str().to_string()),
                     pending_transfer_to: None,
                     us_address: None,
-                    family_id: None,
+                    family_id: family.as_ref().map(|l| l.family.to_string()),
                     referred_at: None,
                     aged_out: false,
                     tokens,
                 });
                 self.record(person, record, id, true, encounter)?;
+                if let Some(c) = custody {
+                    // The book-in's line of the custody history, as `BookedIn` writes it.
+                    let row = CustodyRow { kind: "booked_in", agency: Some(&c.agency), facility: c.facility.as_deref(), detail: None };
+                    self.custody(pos, person, &encounter.at, row)?;
+                }
             }
             Event::RecordAttached { person, identity, record, encounter, .. } => {
                 self.finish()?;
@@ -362,24 +370,32 @@ impl<'c> Projector<'c> {
                     lead: None,
                 });
             }
-            Event::MemberAdded { family, person, role, established, by } => {
+            Event::MemberAdded { family, person, role, established, by, lead } => {
                 let established = match established {
                     Establishment::Claimed => "claimed",
                     Establishment::Documented => "documented",
                     Establishment::Verified => "verified",
+                    Establishment::Inferred => "inferred",
                 };
                 self.conn
                     .prepare_cached(
                         "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
                     )?
                     .execute(params![family.to_string(), person.to_string(), role.as_str(), established, by])?;
-            }
-            Event::LeadDesignated { family, person, .. } => match self.family_index.get(family).and_then(|&i| self.families.get_mut(i)) {
-                Some(f) => f.lead = Some(person.to_string()),
-                None => {
-                    self.exec("UPDATE families SET lead = ?2 WHERE id = ?1", params![family.to_string(), person.to_string()])?;
+                if *lead {
+                    self.lead(family, person)?;
                 }
-            },
+                // A member joining a family with someone separated may be a
+                // child apart from a parent, or a parent a child is apart from.
+                let separated: bool = self
+                    .conn
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM memberships WHERE family_id = ?1 AND status = 'separated')")?
+                    .query_row(params![family.to_string()], |r| r.get(0))?;
+                if separated {
+                    self.refresh_separated(&family.to_string())?;
+                }
+            }
+            Event::LeadDesignated { family, person, .. } => self.lead(family, person)?,
             Event::SeparationRecorded { family, separation, members, reason_code, policy, narrative, approved_by, recorded_by, at } => {
                 self.exec(
                     "INSERT INTO separations (id, family_id, reason_code, policy, narrative, approved_by, recorded_by, at, at_utc, review, event_id) \
@@ -407,8 +423,9 @@ impl<'c> Projector<'c> {
                         params![family.to_string(), m.to_string(), at.as_str()],
                     )?;
                 }
+                self.refresh_separated(&family.to_string())?;
             }
-            Event::SeparationReviewed { separation, level, decision, note, by, at, .. } => {
+            Event::SeparationReviewed { family, separation, level, decision, note, by, at } => {
                 let (d, review) = match (decision, level) {
                     (ReviewDecision::Approve, 1) => ("approve", "awaiting_level_2".to_string()),
                     (ReviewDecision::Approve, _) => ("approve", "approved".to_string()),
@@ -419,11 +436,20 @@ impl<'c> Projector<'c> {
                     params![pos, separation.to_string(), level, d, note, by, at.as_str()],
                 )?;
                 self.exec("UPDATE separations SET review = ?2 WHERE id = ?1", params![separation.to_string(), review])?;
+                self.exec(
+                    "UPDATE separated_children SET review = ?3 WHERE family_id = ?1 AND separation_id = ?2",
+                    params![family.to_string(), separation.to_string(), review],
+                )?;
             }
-            Event::SeparationCorrected { separation, reason_code, policy, narrative, .. } => {
+            Event::SeparationCorrected { family, separation, reason_code, policy, narrative, .. } => {
                 self.exec(
                     "UPDATE separations SET reason_code = ?2, policy = ?3, narrative = ?4, review = 'awaiting_level_1', event_id = ?5 WHERE id = ?1",
                     params![separation.to_string(), reason_code, policy, narrative, &id.as_bytes()[..]],
+                )?;
+                self.exec(
+                    "UPDATE separated_children SET reason_code = ?3, policy = ?4, review = 'awaiting_level_1' \
+                     WHERE family_id = ?1 AND separation_id = ?2",
+                    params![family.to_string(), separation.to_string(), reason_code, policy],
                 )?;
             }
             Event::MembersReunified { family, members, location, at, .. } => {
@@ -433,6 +459,7 @@ impl<'c> Projector<'c> {
                         params![family.to_string(), m.to_string(), at.as_str(), location],
                     )?;
                 }
+                self.refresh_separated(&family.to_string())?;
             }
             Event::FindingRaised { finding, kind, subjects, message, record } => {
                 self.exec(
@@ -462,6 +489,62 @@ impl<'c> Projector<'c> {
                     "UPDATE findings SET resolution = ?2, resolved_by = ?3 WHERE id = ?1",
                     params![finding.to_string(), resolution, by],
                 )?;
+            }
+            Event::LinkProposed { link, kind, a, b, relation, score, evidence, .. } => {
+                self.exec(
+                    "INSERT INTO links (id, position, kind, status, person_a, person_b, relation, score, evidence) \
+                     VALUES (?1, ?2, ?3, 'proposed', ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        link.to_string(),
+                        pos,
+                        kind.as_str(),
+                        a.to_string(),
+                        b.to_string(),
+                        relation.map(|r| r.as_str()),
+                        score,
+                        serde_json::to_string(evidence).unwrap_or_default()
+                    ],
+                )?;
+            }
+            Event::LinkConfirmed { link, family, note, by } => {
+                self.exec(
+                    "UPDATE links SET status = 'confirmed', decided_by = ?2, reason = ?3, family_id = ?4 WHERE id = ?1",
+                    params![link.to_string(), by, note, family.map(|f| f.to_string())],
+                )?;
+            }
+            Event::LinkRejected { link, reason, by } => {
+                self.exec(
+                    "UPDATE links SET status = 'rejected', decided_by = ?2, reason = ?3 WHERE id = ?1",
+                    params![link.to_string(), by, reason],
+                )?;
+            }
+            Event::IdentityLinked { link, automatic, by, .. } => {
+                self.exec(
+                    "UPDATE links SET status = 'linked', decided_by = ?2, automatic = ?3 WHERE id = ?1",
+                    params![link.to_string(), by, automatic],
+                )?;
+            }
+            Event::IdentityUnlinked { link, reason, by } => {
+                self.exec(
+                    "UPDATE links SET status = 'unlinked', decided_by = ?2, reason = ?3 WHERE id = ?1",
+                    params![link.to_string(), by, reason],
+                )?;
+            }
+            Event::LinkageRan { through, records, proposed, .. } => {
+                self.exec(
+                    "INSERT INTO linkage_runs (position, through, records, proposed) VALUES (?1, ?2, ?3, ?4)",
+                    params![pos, *through as i64, *records as i64, *proposed as i64],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn lead(&mut self, family: &FamilyId, person: &PersonId) -> rusqlite::Result<()> {
+        match self.family_index.get(family).and_then(|&i| self.families.get_mut(i)) {
+            Some(f) => f.lead = Some(person.to_string()),
+            None => {
+                self.exec("UPDATE families SET lead = ?2 WHERE id = ?1", params![family.to_string(), person.to_string()])?;
             }
         }
         Ok(())
@@ -506,7 +589,7 @@ impl<'c> Projector<'c> {
             sql,
             params![person.to_string(), given, family, birth, i.birth.is_some_and(|b| b.estimated), sex, citizenship, a_number],
         )?;
-        Ok(())
+        self.touch_person(&person.to_string())
     }
 
     fn record(&mut self, person: &PersonId, r: &SourceRef, id: &Uuid, primary: bool, e: &EncounterRef) -> rusqlite::Result<()> {
@@ -554,6 +637,31 @@ impl<'c> Projector<'c> {
         let tokens = name_tokens(given.as_deref(), family.as_deref());
         if !tokens.is_empty() {
             self.exec("INSERT INTO person_names (rowid, tokens) VALUES (?1, ?2)", params![num, tokens])?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes which children of `family` are apart from a parent, by
+    /// which separation, and the family's parents
+    /// (`schema::FILL_SEPARATED_*`). Called whenever a membership's status
+    /// changes or a member joins a family with someone separated: the only
+    /// events that change who is listed.
+    fn refresh_separated(&mut self, family: &str) -> rusqlite::Result<()> {
+        // The fill copies persons' columns: write the ones held in memory.
+        self.finish()?;
+        self.exec("DELETE FROM separated_children WHERE family_id = ?1", params![family])?;
+        self.exec("DELETE FROM separated_parents WHERE family_id = ?1", params![family])?;
+        self.exec(&schema::FILL_SEPARATED_CHILDREN.replace("{families}", "m.family_id = ?1"), params![family])?;
+        self.exec(&schema::FILL_SEPARATED_PARENTS.replace("{families}", "m.family_id = ?1"), params![family])?;
+        Ok(())
+    }
+
+    /// Copies a person's changed row into the separated-children tables, if
+    /// they are listed there (as a child or a parent).
+    fn touch_person(&self, pid: &str) -> rusqlite::Result<()> {
+        let cols = schema::BRIEF_COLS;
+        for (table, key) in [("separated_children", "child_id"), ("separated_parents", "parent_id")] {
+            self.exec(&format!("UPDATE {table} SET ({cols}) = (SELECT {cols} FROM persons WHERE id = ?1) WHERE {key} = ?1"), params![pid])?;
         }
         Ok(())
     }

@@ -9,7 +9,6 @@ use kinship_store::{
     SeparatedParent, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::BTreeMap;
 
 type R<T> = Result<T, StoreError>;
 
@@ -110,18 +109,6 @@ pub fn person(conn: &Connection, id: PersonId) -> R<Option<PersonView>> {
     row.map(|r| view(conn, r)).transpose()
 }
 
-fn brief(conn: &Connection, id: &str) -> R<Option<PersonBrief>> {
-    let row = conn
-        .prepare_cached(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = ?1"))
-        .and_then(|mut s| s.query_row(params![id], person_row).optional())
-        .map_err(db_err)?;
-    row.map(|r| {
-        let id = pid(&r.id)?;
-        Ok(r.into_brief(id))
-    })
-    .transpose()
-}
-
 pub fn custody_history(conn: &Connection, id: PersonId) -> R<Vec<CustodyEntry>> {
     let mut st = conn
         .prepare_cached("SELECT position, at, kind, agency, facility, detail FROM custody WHERE person_id = ?1 ORDER BY position")
@@ -203,101 +190,52 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> R<Vec<PersonView>> {
     rows.into_iter().map(|r| view(conn, r)).collect()
 }
 
-struct MemberRow {
-    person: String,
-    role: String,
-    status: String,
-    birth: Option<String>,
-    aged_out: bool,
+/// A brief from the separated-children tables' copy of a person's columns
+/// (`schema::BRIEF_COLS` less `aged_out`, then the id) starting at column `at`.
+fn brief_at(r: &rusqlite::Row<'_>, at: usize) -> R<PersonBrief> {
+    let get = |i: usize| r.get::<_, Option<String>>(at + i).map_err(db_err);
+    let id = pid(&r.get::<_, String>(at + 8).map_err(db_err)?)?;
+    let custody = CustodyNow { status: r.get(at + 4).map_err(db_err)?, agency: get(5)?, facility: get(6)?, since: get(7)? };
+    Ok(PersonBrief::new(id, get(0)?.as_deref(), get(1)?.as_deref(), get(2)?, get(3)?, custody))
 }
-
-const CHILD_ROLES: &[&str] = &["SON", "DAUGHTER", "CHILD"];
-const PARENT_ROLES: &[&str] = &["MOTHER", "FATHER", "LEGAL_GUARDIAN"];
 
 /// Every child currently separated from a parent: the child or the parent is
 /// separated from the family they were recorded in, and not yet reunified.
+/// One query over the two separated-children tables (see `schema.rs`), one
+/// row per child and parent; whether the child is still a minor is decided
+/// here (it depends on `today`).
 pub fn separated_children(conn: &Connection, today: Date) -> R<Vec<SeparatedChild>> {
     let adult_cutoff = years_before(today, 18).map(|d| d.to_string()).unwrap_or_default();
     let mut st = conn
-        .prepare(
-            "SELECT m.family_id, m.person_id, m.role, m.status, p.birth_date, p.aged_out FROM memberships m \
-             JOIN persons p ON p.id = m.person_id \
-             WHERE m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated') \
-             ORDER BY m.family_id, m.person_id",
+        .prepare_cached(
+            "SELECT c.family_id, c.separation_id, c.since, c.reason_code, c.policy, c.review, p.role, p.status, \
+               c.given, c.family, c.birth_date, c.a_number, c.custody_status, c.custody_agency, c.custody_facility, c.custody_since, c.child_id, \
+               p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.parent_id \
+             FROM separated_children c JOIN separated_parents p ON p.family_id = c.family_id \
+             WHERE c.aged_out = 0 AND (c.birth_date IS NULL OR c.birth_date > ?1) \
+             ORDER BY c.since, c.child_id, c.family_id, p.parent_id",
         )
         .map_err(db_err)?;
-    let mut families: BTreeMap<String, Vec<MemberRow>> = BTreeMap::new();
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                MemberRow { person: r.get(1)?, role: r.get(2)?, status: r.get(3)?, birth: r.get(4)?, aged_out: r.get(5)? },
-            ))
-        })
-        .map_err(db_err)?;
-    for row in rows {
-        let (f, m) = row.map_err(db_err)?;
-        families.entry(f).or_default().push(m);
-    }
-    let mut out = vec![];
-    for (family, members) in &families {
-        let is_child = |m: &MemberRow| {
-            CHILD_ROLES.contains(&m.role.as_str()) && !m.aged_out && m.birth.as_deref().is_none_or(|b| b > adult_cutoff.as_str())
-        };
-        let parents: Vec<&MemberRow> = members.iter().filter(|m| PARENT_ROLES.contains(&m.role.as_str())).collect();
-        for child in members.iter().filter(|m| is_child(m)) {
-            let apart: Vec<&&MemberRow> = parents.iter().filter(|p| p.status == "separated" || child.status == "separated").collect();
-            if apart.is_empty() {
-                continue;
-            }
-            // The separation that parted them: the latest one naming the child
-            // or one of the parents apart from the child.
-            let mut named = vec![child.person.clone()];
-            named.extend(apart.iter().filter(|p| p.status == "separated").map(|p| p.person.clone()));
-            let placeholders = (0..named.len()).map(|i| format!("?{}", i + 2)).collect::<Vec<_>>().join(",");
-            let sql = format!(
-                "SELECT s.id, s.at, s.reason_code, s.policy, s.review FROM separations s \
-                 WHERE s.family_id = ?1 AND EXISTS (SELECT 1 FROM separation_members sm WHERE sm.separation_id = s.id AND sm.person_id IN ({placeholders})) \
-                 ORDER BY s.at_utc DESC LIMIT 1"
-            );
-            let mut args = vec![family.clone()];
-            args.extend(named);
-            let sep = conn
-                .prepare(&sql)
-                .and_then(|mut s| {
-                    s.query_row(rusqlite::params_from_iter(args), |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                            r.get::<_, String>(4)?,
-                        ))
-                    })
-                    .optional()
-                })
-                .map_err(db_err)?;
-            let Some((sid, since, reason, policy, review)) = sep else { continue };
-            let Some(child_brief) = brief(conn, &child.person)? else { continue };
-            let mut ps = vec![];
-            for p in &parents {
-                if let Some(b) = brief(conn, &p.person)? {
-                    ps.push(SeparatedParent { person: b, role: p.role.clone(), status: p.status.clone() });
-                }
-            }
-            out.push(SeparatedChild {
-                child: child_brief,
-                family: fid(family)?,
-                separation: sid,
-                since,
-                reason_code: reason,
-                policy,
-                review,
-                parents: ps,
-            });
+    let mut rows = st.query(params![adult_cutoff]).map_err(db_err)?;
+    let mut out: Vec<SeparatedChild> = vec![];
+    while let Some(r) = rows.next().map_err(db_err)? {
+        let family = fid(&r.get::<_, String>(0).map_err(db_err)?)?;
+        let child = brief_at(r, 8)?;
+        let parent = SeparatedParent { role: r.get(6).map_err(db_err)?, status: r.get(7).map_err(db_err)?, person: brief_at(r, 17)? };
+        match out.last_mut() {
+            Some(last) if last.child.id == child.id && last.family == family => last.parents.push(parent),
+            _ => out.push(SeparatedChild {
+                child,
+                family,
+                separation: r.get(1).map_err(db_err)?,
+                since: r.get(2).map_err(db_err)?,
+                reason_code: r.get(3).map_err(db_err)?,
+                policy: r.get(4).map_err(db_err)?,
+                review: r.get(5).map_err(db_err)?,
+                parents: vec![parent],
+            }),
         }
     }
-    out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.child.id.cmp(&b.child.id)));
     Ok(out)
 }
 

@@ -7,12 +7,20 @@
 /// message instead of being misread.
 /// 1: first format (text event ids, one row per name token).
 /// 2: 16-byte BLOB event ids, FTS5 name index, records and encounters in one table.
-pub const FORMAT: i64 = 2;
+/// 3: the `separated_children` and `separated_parents` projections; custody
+///    clustered by person; no unused indexes (event id, membership status,
+///    finding subject). A format-2 store is upgraded in place when opened: the
+///    new tables are filled from the others and the unused indexes dropped
+///    (its event-id index and custody table keep their old shape until `rebuild`,
+///    which recreates the projections; the log is never rewritten).
+pub const FORMAT: i64 = 3;
 
 pub const LOG: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     position   INTEGER PRIMARY KEY,
-    id         BLOB NOT NULL UNIQUE,
+    -- Not UNIQUE (format 3): nothing looks an event up by id, and ids are
+    -- fresh v7 UUIDs; the index cost 2.5% of a store.
+    id         BLOB NOT NULL,
     stream     TEXT NOT NULL,
     version    INTEGER NOT NULL,
     type       TEXT NOT NULL,
@@ -65,6 +73,10 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "separation_reviews",
     "findings",
     "finding_subjects",
+    "links",
+    "linkage_runs",
+    "separated_children",
+    "separated_parents",
 ];
 
 pub const PROJECTIONS: &str = r#"
@@ -102,10 +114,13 @@ CREATE TABLE IF NOT EXISTS encounters (
     key TEXT PRIMARY KEY, at TEXT NOT NULL, at_utc TEXT NOT NULL, local_date TEXT NOT NULL,
     sector TEXT, station TEXT
 ) WITHOUT ROWID;
+-- Clustered by person (format 3): a person's history is one range, and no
+-- separate (person_id) index repeats every row's key.
 CREATE TABLE IF NOT EXISTS custody (
-    position INTEGER PRIMARY KEY, person_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
-    agency TEXT, facility TEXT, detail TEXT
-);
+    position INTEGER NOT NULL, person_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
+    agency TEXT, facility TEXT, detail TEXT,
+    PRIMARY KEY (person_id, position)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS families (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, formed_at TEXT NOT NULL,
     source TEXT, source_family_id TEXT, lead TEXT
@@ -134,12 +149,91 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS finding_subjects (
     finding_id TEXT NOT NULL, subject TEXT NOT NULL, PRIMARY KEY (finding_id, subject)
 ) WITHOUT ROWID;
+-- The linkage worklist: one row per proposal (its stream), evidence as a
+-- JSON array of sentences. Added to format 2 without a bump: a store written
+-- before it has no link events, so an empty table is its exact projection.
+CREATE TABLE IF NOT EXISTS links (
+    id TEXT PRIMARY KEY, position INTEGER NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+    person_a TEXT NOT NULL, person_b TEXT NOT NULL, relation TEXT, score INTEGER NOT NULL,
+    evidence TEXT NOT NULL, automatic INTEGER NOT NULL DEFAULT 0,
+    decided_by TEXT, reason TEXT, family_id TEXT
+);
+-- Each linkage run and how far it read the log (the linker's cursor).
+CREATE TABLE IF NOT EXISTS linkage_runs (
+    position INTEGER PRIMARY KEY, through INTEGER NOT NULL, records INTEGER NOT NULL, proposed INTEGER NOT NULL
+);
+-- The separated-children list, kept ready to read: one row per child (by
+-- role) apart from a parent in a family, with the separation that parted them
+-- and the child's brief; one row per parent of each family listed. Whether a
+-- child is still a minor is decided when read (it depends on the day). Kept
+-- by the projector (`refresh_separated`, `touch_person`); a copy of what the
+-- report shows, so the report reads these two small tables and nothing else.
+CREATE TABLE IF NOT EXISTS separated_children (
+    family_id TEXT NOT NULL, child_id TEXT NOT NULL,
+    separation_id TEXT NOT NULL, since TEXT NOT NULL, reason_code TEXT NOT NULL, policy TEXT, review TEXT NOT NULL,
+    given TEXT, family TEXT, birth_date TEXT, a_number TEXT, custody_status TEXT NOT NULL,
+    custody_agency TEXT, custody_facility TEXT, custody_since TEXT, aged_out INTEGER NOT NULL,
+    PRIMARY KEY (family_id, child_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS separated_children_child ON separated_children (child_id);
+CREATE TABLE IF NOT EXISTS separated_parents (
+    family_id TEXT NOT NULL, parent_id TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
+    given TEXT, family TEXT, birth_date TEXT, a_number TEXT, custody_status TEXT NOT NULL,
+    custody_agency TEXT, custody_facility TEXT, custody_since TEXT, aged_out INTEGER NOT NULL,
+    PRIMARY KEY (family_id, parent_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS separated_parents_parent ON separated_parents (parent_id);
+"#;
+
+/// The person columns the separated-children tables copy, in `persons`' names.
+pub const BRIEF_COLS: &str =
+    "given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out";
+
+/// Fills `separated_children` for the families chosen by `{families}` (an
+/// SQL condition on `m.family_id`). A child (by role) is listed when the
+/// family has a parent and the child or a parent is separated; the
+/// separation is the latest (by UTC time, then id) of the family that names
+/// the child or a separated parent. A child with no such separation gets no row.
+pub const FILL_SEPARATED_CHILDREN: &str = r#"
+INSERT INTO separated_children (family_id, child_id, separation_id, since, reason_code, policy, review,
+    given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out)
+SELECT x.family_id, x.child_id, s.id, s.at, s.reason_code, s.policy, s.review,
+    p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.aged_out
+FROM (
+  SELECT m.family_id AS family_id, m.person_id AS child_id,
+    (SELECT s.id FROM separations s
+      WHERE s.family_id = m.family_id AND EXISTS (
+        SELECT 1 FROM separation_members sm WHERE sm.separation_id = s.id AND (
+          sm.person_id = m.person_id OR EXISTS (
+            SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id AND pm.person_id = sm.person_id
+              AND pm.status = 'separated' AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN'))))
+      ORDER BY s.at_utc DESC, s.id DESC LIMIT 1) AS separation_id
+  FROM memberships m
+  WHERE {families} AND m.role IN ('SON', 'DAUGHTER', 'CHILD')
+    AND EXISTS (SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id
+      AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND (pm.status = 'separated' OR m.status = 'separated'))
+) x
+JOIN separations s ON s.id = x.separation_id
+JOIN persons p ON p.id = x.child_id
+"#;
+
+/// Fills `separated_parents` for the families chosen by `{families}` (on
+/// `m.family_id`) that have a child listed: every parent, whatever their status.
+pub const FILL_SEPARATED_PARENTS: &str = r#"
+INSERT INTO separated_parents (family_id, parent_id, role, status,
+    given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out)
+SELECT m.family_id, m.person_id, m.role, m.status,
+    p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.aged_out
+FROM memberships m JOIN persons p ON p.id = m.person_id
+WHERE {families} AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN')
+  AND EXISTS (SELECT 1 FROM separated_children sc WHERE sc.family_id = m.family_id)
 "#;
 
 /// Secondary indexes that projecting events reads through, so `rebuild`
 /// creates them before the replay (also part of [`PROJECTION_INDEXES`]).
 pub const REPLAY_INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
+CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
 "#;
 
 /// Secondary indexes of the projections. `rebuild` creates them after the
@@ -150,10 +244,9 @@ CREATE INDEX IF NOT EXISTS persons_birth ON persons (birth_date);
 CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
 CREATE INDEX IF NOT EXISTS encounters_date ON encounters (local_date);
 CREATE INDEX IF NOT EXISTS person_records_encounter ON person_records (encounter_key);
-CREATE INDEX IF NOT EXISTS custody_person ON custody (person_id);
 CREATE INDEX IF NOT EXISTS families_source ON families (source, source_family_id);
 CREATE INDEX IF NOT EXISTS memberships_person ON memberships (person_id);
-CREATE INDEX IF NOT EXISTS memberships_status ON memberships (status, family_id);
 CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
 CREATE INDEX IF NOT EXISTS finding_subjects_subject ON finding_subjects (subject);
+CREATE INDEX IF NOT EXISTS links_status ON links (status, score);
 "#;

@@ -188,3 +188,23 @@ fn a_data_directory_in_an_older_format_is_refused_with_a_clear_message() {
 
 #[path = "parts/security.rs"]
 mod security;
+
+#[test]
+fn a_format_2_store_gains_the_separated_children_projection_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = {
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        kinship_store::conformance_separated::a_family_apart(&store).unwrap();
+        (store.separated_children(jiff::civil::date(2000, 6, 1)).unwrap(), store.projection_dump().unwrap())
+    };
+    assert_eq!(before.0.len(), 2);
+    // What a format-2 store looks like: no such tables.
+    let raw = Connection::open(dir.path().join("kinship.db")).unwrap();
+    raw.execute_batch("DROP TABLE separated_children; DROP TABLE separated_parents; PRAGMA user_version = 2;").unwrap();
+    drop(raw);
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    assert_eq!(store.separated_children(jiff::civil::date(2000, 6, 1)).unwrap(), before.0);
+    assert_eq!(store.projection_dump().unwrap(), before.1);
+    let raw = Connection::open(dir.path().join("kinship.db")).unwrap();
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+}

@@ -22,11 +22,11 @@ macro_rules! ensure {
     };
 }
 
-fn at(text: &str) -> Result<Instant, String> {
+pub(crate) fn at(text: &str) -> Result<Instant, String> {
     Instant::parse(text, None).map_err(|e| e.to_string())
 }
 
-fn recorded(person: PersonId, given: &str, family: &str, a: Option<&str>, record: &str) -> Result<Event, String> {
+pub(crate) fn recorded(person: PersonId, given: &str, family: &str, a: Option<&str>, record: &str) -> Result<Event, String> {
     Ok(Event::PersonRecorded {
         person,
         identity: Identity {
@@ -44,6 +44,8 @@ fn recorded(person: PersonId, given: &str, family: &str, a: Option<&str>, record
             station: None,
         },
         details: RecordDetails::default(),
+        custody: None,
+        family: None,
     })
 }
 
@@ -51,7 +53,7 @@ fn booked(person: PersonId) -> Result<Event, String> {
     Ok(Event::BookedIn { person, agency: "BP".into(), facility: Some("MCS".into()), at: at("2018-05-07T15:00:00-06:00")? })
 }
 
-fn append(key: &str, expected: Vec<(StreamId, u64)>, events: Vec<Event>) -> Append {
+pub(crate) fn append(key: &str, expected: Vec<(StreamId, u64)>, events: Vec<Event>) -> Append {
     Append {
         key: key.into(),
         command_hash: format!("hash-of-{key}"),
@@ -65,7 +67,7 @@ fn s(p: PersonId) -> StreamId {
     StreamId::Person(p)
 }
 
-fn err<T>(r: Result<T, StoreError>) -> Result<T, String> {
+pub(crate) fn err<T>(r: Result<T, StoreError>) -> Result<T, String> {
     r.map_err(|e| e.to_string())
 }
 
@@ -236,6 +238,101 @@ pub fn rebuild_equals_live(make: Factory<'_>) -> Check {
     Ok(())
 }
 
+/// The worklist: proposals listed best first and filtered, decisions
+/// projected, the linker's rows by encounter date and its cursor, and
+/// rebuild reproducing all of it.
+pub fn worklist_and_linkage_rows(make: Factory<'_>) -> Check {
+    use crate::WorklistQuery;
+    use kinship_domain::LinkId;
+    use kinship_domain::link::{LinkKind, Relation};
+    let store = make();
+    let (a, b, c) = (PersonId::new_v7(), PersonId::new_v7(), PersonId::new_v7());
+    err(store.append(&[
+        append("p1", vec![(s(a), 0)], vec![recorded(a, "ANA", "LOPEZ", None, "R1")?]),
+        append("p2", vec![(s(b), 0)], vec![recorded(b, "JUAN", "PEREZ LOPEZ", None, "R2")?]),
+        append("p3", vec![(s(c), 0)], vec![recorded(c, "ANA", "LOPES", None, "R3")?]),
+    ]))?;
+    let fam = LinkId::for_pair(LinkKind::Family, a, b);
+    let same = LinkId::for_pair(LinkKind::Identity, a, c);
+    let l = |id: LinkId| StreamId::Link(id);
+    let proposed = |link, kind, x, y, relation, score| Event::LinkProposed {
+        link,
+        kind,
+        a: x,
+        b: y,
+        relation,
+        score,
+        evidence: vec!["same event".into(), "age gap 27 y".into()],
+        by: "linker".into(),
+    };
+    err(store.append(&[
+        append("l1", vec![(l(fam), 0)], vec![proposed(fam, LinkKind::Family, a, b, Some(Relation::ParentChild), 640)]),
+        append(
+            "l2",
+            vec![(l(same), 0)],
+            vec![
+                proposed(same, LinkKind::Identity, a, c, None, 990),
+                Event::IdentityLinked { link: same, a, b: c, automatic: true, by: "linker".into() },
+            ],
+        ),
+    ]))?;
+    let all = err(store.worklist(&WorklistQuery { limit: 10, ..Default::default() }))?;
+    ensure!(all.iter().map(|i| i.id).collect::<Vec<_>>() == vec![same, fam], "best first: {all:?}");
+    let first = all.first().ok_or("empty worklist")?;
+    ensure!(first.status == "linked" && first.automatic && (first.score - 0.99).abs() < 1e-9, "identity item {first:?}");
+    let item = all.get(1).ok_or("family item missing")?;
+    ensure!(
+        item.kind == "family"
+            && item.status == "proposed"
+            && item.a == a
+            && item.b == b
+            && item.relation.as_deref() == Some("PARENT_CHILD"),
+        "family item {item:?}"
+    );
+    ensure!(item.evidence == vec!["same event".to_string(), "age gap 27 y".to_string()], "evidence {:?}", item.evidence);
+    let q =
+        |kind: Option<&str>, status: Option<&str>| WorklistQuery { kind: kind.map(Into::into), status: status.map(Into::into), limit: 10 };
+    ensure!(err(store.worklist(&q(Some("family"), None)))?.len() == 1, "kind filter");
+    ensure!(err(store.worklist(&q(None, Some("proposed"))))?.iter().all(|i| i.id == fam), "status filter");
+    err(store.append(&[append(
+        "l3",
+        vec![(l(fam), 1)],
+        vec![Event::LinkRejected { link: fam, reason: "the uncle".into(), by: "jc".into() }],
+    )]))?;
+    err(store.append(&[append(
+        "l4",
+        vec![(l(same), 2)],
+        vec![Event::IdentityUnlinked { link: same, reason: "twins".into(), by: "jc".into() }],
+    )]))?;
+    let after = err(store.worklist(&q(None, None)))?;
+    ensure!(after.iter().map(|i| i.status.as_str()).collect::<Vec<_>>() == vec!["unlinked", "rejected"], "decisions: {after:?}");
+    ensure!(after.get(1).and_then(|i| i.reason.as_deref()) == Some("the uncle"), "reason kept");
+    ensure!(err(store.worklist(&q(None, Some("proposed"))))?.is_empty(), "nothing left to review");
+
+    // Rows by encounter date (2018-05-07 local), with the person's identity.
+    let day = jiff::civil::date(2018, 5, 7);
+    let rows = err(store.linkage_rows(day, day))?;
+    ensure!(rows.len() == 3, "rows on the day: {rows:?}");
+    let r1 = rows.iter().find(|r| r.record_id == "R1").ok_or("R1 missing")?;
+    ensure!(r1.person == a && r1.source == "BP" && r1.encounter_key == "BP:EV-R1" && r1.local_date == "2018-05-07", "row {r1:?}");
+    ensure!(r1.given.as_deref() == Some("ANA") && r1.birth_date.as_deref() == Some("1990-03-04"), "identity {r1:?}");
+    ensure!(err(store.linkage_rows(day.tomorrow().map_err(|e| e.to_string())?, jiff::civil::date(2018, 6, 1)))?.is_empty(), "date window");
+
+    ensure!(err(store.linkage_cursor())? == 0, "no run yet");
+    for (key, through) in [("r1", 7u64), ("r2", 12)] {
+        let run = LinkId::for_run(through);
+        err(store.append(&[append(key, vec![(l(run), 0)], vec![Event::LinkageRan { run, through, records: 3, proposed: 2 }])]))?;
+    }
+    ensure!(err(store.linkage_cursor())? == 12, "cursor is the furthest run");
+
+    let live = err(store.projection_dump())?;
+    err(store.rebuild(&mut |_| {}))?;
+    let rebuilt = err(store.projection_dump())?;
+    ensure!(live == rebuilt, "rebuild differs from live:\n{live}\n---\n{rebuilt}");
+    ensure!(live.contains("## links") && live.contains("## linkage_runs"), "the dump covers the worklist");
+    Ok(())
+}
+
 pub type Story = fn(Factory<'_>) -> Check;
 
 pub const STORIES: &[(&str, Story)] = &[
@@ -248,6 +345,8 @@ pub const STORIES: &[(&str, Story)] = &[
     ("chain_verifies", chain_verifies),
     ("projections_and_search", projections_and_search),
     ("rebuild_equals_live", rebuild_equals_live),
+    ("worklist_and_linkage_rows", worklist_and_linkage_rows),
+    ("separated_children_follow_the_log", crate::conformance_separated::separated_children_follow_the_log),
 ];
 
 /// Runs every story; returns the failures as `name: reason`.

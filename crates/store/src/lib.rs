@@ -10,14 +10,17 @@ pub mod chain;
 pub mod conformance;
 pub mod conformance_accounts;
 pub mod conformance_audit;
+pub mod conformance_separated;
 pub mod error;
 pub mod verify;
 pub mod views;
+pub mod worklist;
 
 pub use accounts::{Account, Accounts, ApiToken, SessionRecord};
 pub use audit::{AuditEntry, AuditLog, AuditQuery, AuditRecord};
 pub use error::StoreError;
 pub use views::*;
+pub use worklist::{LinkageRow, WorklistItem, WorklistQuery};
 
 use kinship_domain::{ANumber, Event, FamilyId, PersonId, StreamId, person::SourceRef};
 use uuid::Uuid;
@@ -148,6 +151,13 @@ pub trait Store: Send + Sync {
     fn search(&self, query: &SearchQuery) -> Result<Vec<PersonView>, StoreError>;
     fn separated_children(&self, today: jiff::civil::Date) -> Result<Vec<SeparatedChild>, StoreError>;
     fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError>;
+    /// Worklist items (linkage proposals), best first.
+    fn worklist(&self, q: &WorklistQuery) -> Result<Vec<WorklistItem>, StoreError>;
+    /// Every source record whose encounter's local date is in `from..=to`,
+    /// with its person's identity: what the linker reads.
+    fn linkage_rows(&self, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Vec<LinkageRow>, StoreError>;
+    /// The highest log position a linkage run has recorded examining (0: none).
+    fn linkage_cursor(&self) -> Result<u64, StoreError>;
     /// Every projection row, in a stable order: rebuild must reproduce it exactly.
     fn projection_dump(&self) -> Result<String, StoreError>;
 }
@@ -208,6 +218,15 @@ macro_rules! forward_store {
             }
             fn findings(&self, open_only: bool) -> Result<Vec<FindingView>, StoreError> {
                 (**self).findings(open_only)
+            }
+            fn worklist(&self, q: &WorklistQuery) -> Result<Vec<WorklistItem>, StoreError> {
+                (**self).worklist(q)
+            }
+            fn linkage_rows(&self, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Vec<LinkageRow>, StoreError> {
+                (**self).linkage_rows(from, to)
+            }
+            fn linkage_cursor(&self) -> Result<u64, StoreError> {
+                (**self).linkage_cursor()
             }
             fn projection_dump(&self) -> Result<String, StoreError> {
                 (**self).projection_dump()

@@ -122,11 +122,25 @@ pub struct PersonRow {
     pub aged_out: bool,
 }
 
+impl PersonBrief {
+    /// A brief from a person's stored columns (names as given, FNU/LNU when unknown).
+    pub fn new(
+        id: PersonId,
+        given: Option<&str>,
+        family: Option<&str>,
+        birth_date: Option<String>,
+        a_number: Option<String>,
+        custody: CustodyNow,
+    ) -> Self {
+        let name = format!("{} {}", given.unwrap_or("FNU"), family.unwrap_or("LNU"));
+        PersonBrief { id, name, birth_date, a_number, custody }
+    }
+}
+
 impl PersonRow {
     /// `id` is the row's id already parsed by the backend.
     pub fn into_brief(self, id: PersonId) -> PersonBrief {
-        let name = format!("{} {}", self.given.as_deref().unwrap_or("FNU"), self.family.as_deref().unwrap_or("LNU"));
-        PersonBrief { id, name, birth_date: self.birth, a_number: self.a_number, custody: self.custody }
+        PersonBrief::new(id, self.given.as_deref(), self.family.as_deref(), self.birth, self.a_number, self.custody)
     }
 
     pub fn into_view(self, id: PersonId, family: Option<MembershipView>, records: Vec<SourceRef>) -> PersonView {

@@ -30,7 +30,7 @@ pub(crate) fn app<T>(r: Result<T, AppError>) -> Result<T, Problem> {
     r.map_err(Problem::from)
 }
 
-fn bad(field: &str, detail: impl Into<String>) -> Problem {
+pub(crate) fn bad(field: &str, detail: impl Into<String>) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", detail).field(field)
 }
 
@@ -128,7 +128,7 @@ pub struct CommandAccepted {
     pub last: u64,
 }
 
-const KEY_HEADER: &str = "idempotency-key";
+pub(crate) const KEY_HEADER: &str = "idempotency-key";
 
 /// Runs one command of the core. The body is the command as JSON, tagged by
 /// `command` (e.g. `{"command": "BookIn", "person": "…", "agency": "BP",

@@ -15,5 +15,6 @@ pub mod reports;
 pub mod server;
 pub mod state;
 pub mod ui;
+pub mod worklist;
 
 pub use server::{Backend, Options, Running, router, start, state};

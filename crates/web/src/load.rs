@@ -53,6 +53,7 @@ pub fn record_person_command(n: u64) -> Result<Vec<u8>, String> {
         },
         details: RecordDetails::default(),
         custody: Some(("BP".into(), Some("LOAD".into()))),
+        family: None,
     };
     serde_json::to_vec(&cmd).map_err(|e| e.to_string())
 }

@@ -2,8 +2,8 @@
 //! copy (`crates/web/openapi.json`) is compared with this in the tests, so
 //! an accidental API change fails the build.
 
-use crate::handlers;
 use crate::problem::ProblemBody;
+use crate::{handlers, worklist};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -18,6 +18,10 @@ use utoipa::OpenApi;
         crate::reports::clocks,
         handlers::command,
         handlers::audit,
+        worklist::list,
+        worklist::confirm,
+        worklist::reject,
+        worklist::unlink,
         handlers::login,
         handlers::whoami,
         handlers::logout,
@@ -26,7 +30,8 @@ use utoipa::OpenApi;
         handlers::health,
         handlers::metrics,
     ),
-    components(schemas(ProblemBody, handlers::CommandAccepted, handlers::LoginRequest, handlers::Whoami, handlers::TokenRequest, handlers::TokenIssued)),
+    components(schemas(ProblemBody, handlers::CommandAccepted, handlers::LoginRequest, handlers::Whoami, handlers::TokenRequest, handlers::TokenIssued,
+        worklist::WorklistItemBody, worklist::ConfirmRequest, worklist::ReasonRequest)),
     modifiers(&Security),
     security(("session" = []), ("token" = []))
 )]

@@ -69,7 +69,7 @@ impl From<AppError> for Problem {
             AppError::Domain(d) => {
                 let status = match d.rule {
                     "not-permitted" => StatusCode::FORBIDDEN,
-                    "person-not-found" | "family-not-found" | "finding-not-found" => StatusCode::NOT_FOUND,
+                    "person-not-found" | "family-not-found" | "finding-not-found" | "link-not-found" => StatusCode::NOT_FOUND,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 let mut p = Problem::new(status, d.rule, d.message);

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use kinship_domain::event::Subject;
 use kinship_domain::state::Custody;
 use kinship_domain::visibility::Reach;
-use kinship_domain::{FamilyId, FindingId, PersonId, PersonState};
+use kinship_domain::{FamilyId, FindingId, LinkId, PersonId, PersonState};
 use kinship_store::Store;
 use std::collections::HashMap;
 
@@ -112,6 +112,20 @@ impl<'e, S: Store> Reacher<'e, S> {
             }
         }
         Ok(true)
+    }
+
+    /// Does the worklist item exist with both its persons in reach? (Its
+    /// evidence speaks of both, as a finding's message does.)
+    pub fn link(&mut self, id: LinkId) -> Result<bool, AppError> {
+        if self.reach == Reach::None {
+            return Ok(false);
+        }
+        let Some(l) = self.engine.prepare_view_link(&mut self.cache, id)?.links.get(&id) else { return Ok(false) };
+        if self.reach == Reach::All {
+            return Ok(true);
+        }
+        let (a, b) = (l.a, l.b);
+        Ok(self.person(a)? && self.person(b)?)
     }
 
     /// The state loaded so far (persons and families asked about).

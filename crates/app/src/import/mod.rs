@@ -12,7 +12,7 @@ use crate::engine::{Cache, Engine};
 use crate::error::AppError;
 use crate::quality::{self, Touched};
 use jiff::tz::TimeZone;
-use kinship_domain::command::{Command, NewMember};
+use kinship_domain::command::{Command, FamilyClaim, NewMember, SourceFamily};
 use kinship_domain::event::Subject;
 use kinship_domain::family::{Establishment, FamilyKind, Role};
 use kinship_domain::person::{Identity, SourceRef};
@@ -51,9 +51,10 @@ pub struct ImportOptions<'a> {
     pub progress: &'a mut dyn FnMut(u64),
 }
 
-/// Rows appended per transaction: large enough to amortise the commit,
-/// small enough to bound memory.
-const CHUNK: usize = 2_000;
+/// Rows appended per transaction: large enough to amortise the commit (each
+/// rewrites the right edge of every index into the WAL), small enough to
+/// bound memory (~1.5 KB of pending events per row).
+const CHUNK: usize = 5_000;
 
 enum RowOutcome {
     Loaded,
@@ -156,6 +157,7 @@ impl<'e, S: Store> Importer<'e, S> {
         let base = format!("import:{}:{}", row.record.source, row.record.record_id);
         let custody = Some((agency.clone(), row.encounter.station.clone()));
         let outcome;
+        let mut family_done = false;
         let pid = if let Some(pid) = self.person_by_record(&row.record)? {
             // Seen before: identical content is a no-op, changed content a correction.
             let world = self.engine.prepare_view(&mut self.cache, pid)?;
@@ -197,12 +199,23 @@ impl<'e, S: Store> Importer<'e, S> {
                 row.details.clone(),
             );
             let pid = person;
+            // A new person and the family their record names are one command.
+            let mut joined = None;
             if attach_to.is_some() {
                 let cmd = Command::AttachRecord { person, identity, record, encounter, details, custody };
                 self.run(&agency, format!("{base}:attach"), &cmd)?;
             } else {
                 self.cache.mark_new(StreamId::Person(pid));
-                let cmd = Command::RecordPerson { person, identity, record, encounter, details, custody };
+                let family = match &row.family {
+                    Some(claim) => {
+                        let (fid, form) = self.family_for(row, claim)?;
+                        let role = claim.role.unwrap_or(Role::OtherRelative);
+                        joined = Some((claim, fid, form.is_some(), role));
+                        Some(FamilyClaim { family: fid, role, form })
+                    }
+                    None => None,
+                };
+                let cmd = Command::RecordPerson { person, identity, record, encounter, details, custody, family };
                 self.run(&agency, format!("{base}:record"), &cmd)?;
                 if let Some(a) = &row.identity.a_number {
                     self.a_numbers.entry(a.clone()).or_default().push(pid);
@@ -225,11 +238,20 @@ impl<'e, S: Store> Importer<'e, S> {
                 )?;
             }
             self.records.insert(row.record.clone(), pid);
+            if let Some((claim, fid, formed, role)) = joined {
+                self.families.insert(claim.family.clone(), fid);
+                if formed {
+                    self.family_formed(row, claim, fid)?;
+                }
+                self.member_joined(row, claim, fid, pid, role)?;
+                family_done = true;
+            }
             outcome = RowOutcome::Loaded;
             pid
         };
         self.touched.encounter(&row.encounter, pid, row.identity.birth.map(|b| b.date), row.family.is_some());
         match &row.family {
+            Some(_) if family_done => {}
             Some(claim) => self.claim_family(row, claim, pid, &base)?,
             None => {
                 use kinship_domain::family::Classification::{FamilyGroupMember, FamilyUnitMember};
@@ -247,51 +269,88 @@ impl<'e, S: Store> Importer<'e, S> {
         Ok(outcome)
     }
 
+    /// The family a row names: known in this chunk, in the store, or new
+    /// (then with what forming it needs; the id is fresh, so loading it
+    /// needs no read).
+    fn family_for(&mut self, row: &Row, claim: &row::FamilyClaim) -> Result<(FamilyId, Option<SourceFamily>), AppError> {
+        if let Some(f) = self.families.get(&claim.family) {
+            return Ok((*f, None));
+        }
+        if let Some(f) = self.engine.store.family_by_source(&claim.family)? {
+            self.touched.families.entry(f).or_insert(None);
+            return Ok((f, None));
+        }
+        let fid = FamilyId::new_v7();
+        self.cache.mark_new(StreamId::Family(fid));
+        let form = SourceFamily {
+            kind: claim.kind.unwrap_or(FamilyKind::Group),
+            formed_at: row.encounter.at.clone(),
+            source_family: claim.family.clone(),
+        };
+        Ok((fid, Some(form)))
+    }
+
+    /// Bookkeeping once a family named by `row` has been formed.
+    fn family_formed(&mut self, row: &Row, claim: &row::FamilyClaim, fid: FamilyId) -> Result<(), AppError> {
+        let kind = claim.kind.unwrap_or(FamilyKind::Group);
+        self.touched.families.insert(
+            fid,
+            Some(quality::FamilySummary {
+                label: format!("{}/{}", claim.family.source, claim.family.record_id),
+                kind,
+                on: row.encounter.at.local_date(),
+                members: vec![],
+            }),
+        );
+        if claim.kind.is_none() {
+            self.finding(
+                &row.record.source,
+                "family-kind-missing",
+                vec![Subject::Family(fid)],
+                format!("family {} was recorded without UNIT or GROUP; held as GROUP until someone decides", claim.family.record_id),
+                Some(row.record.clone()),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Bookkeeping once the person of `row` has joined the family it names.
+    fn member_joined(&mut self, row: &Row, claim: &row::FamilyClaim, fid: FamilyId, person: PersonId, role: Role) -> Result<(), AppError> {
+        if claim.role.is_none() {
+            self.role_missing(row, claim, fid, person)?;
+        }
+        if let Some(Some(summary)) = self.touched.families.get_mut(&fid) {
+            summary.members.push(quality::MemberSummary {
+                person,
+                role,
+                birth: row.identity.birth.map(|b| b.date),
+                name: row.identity.name.display(),
+            });
+        }
+        Ok(())
+    }
+
+    fn role_missing(&mut self, row: &Row, claim: &row::FamilyClaim, fid: FamilyId, person: PersonId) -> Result<(), AppError> {
+        self.finding(
+            &row.record.source,
+            "family-role-missing",
+            vec![Subject::Person(person), Subject::Family(fid)],
+            format!("{} is in family {} with no role recorded", row.identity.name.display(), claim.family.record_id),
+            Some(row.record.clone()),
+        )
+    }
+
+    /// A known person (attached or re-sent record) and the family the row
+    /// names: the family's own commands.
     fn claim_family(&mut self, row: &Row, claim: &row::FamilyClaim, person: PersonId, base: &str) -> Result<(), AppError> {
         let agency = row.record.source.clone();
-        let fid = match self.families.get(&claim.family).copied() {
-            Some(f) => f,
-            None => match self.engine.store.family_by_source(&claim.family)? {
-                Some(f) => {
-                    self.touched.families.entry(f).or_insert(None);
-                    f
-                }
-                None => {
-                    let fid = FamilyId::new_v7();
-                    self.cache.mark_new(StreamId::Family(fid));
-                    let kind = claim.kind.unwrap_or(FamilyKind::Group);
-                    let cmd = Command::RecordSourceFamily {
-                        family: fid,
-                        kind,
-                        formed_at: row.encounter.at.clone(),
-                        source_family: claim.family.clone(),
-                    };
-                    self.run(&agency, format!("{base}:family"), &cmd)?;
-                    self.touched.families.insert(
-                        fid,
-                        Some(quality::FamilySummary {
-                            label: format!("{}/{}", claim.family.source, claim.family.record_id),
-                            kind,
-                            on: row.encounter.at.local_date(),
-                            members: vec![],
-                        }),
-                    );
-                    if claim.kind.is_none() {
-                        self.finding(
-                            &agency,
-                            "family-kind-missing",
-                            vec![Subject::Family(fid)],
-                            format!(
-                                "family {} was recorded without UNIT or GROUP; held as GROUP until someone decides",
-                                claim.family.record_id
-                            ),
-                            Some(row.record.clone()),
-                        )?;
-                    }
-                    fid
-                }
-            },
-        };
+        let (fid, form) = self.family_for(row, claim)?;
+        if let Some(form) = form {
+            let cmd =
+                Command::RecordSourceFamily { family: fid, kind: form.kind, formed_at: form.formed_at, source_family: form.source_family };
+            self.run(&agency, format!("{base}:family"), &cmd)?;
+            self.family_formed(row, claim, fid)?;
+        }
         self.families.insert(claim.family.clone(), fid);
         let world = self.engine.prepare_view_family(&mut self.cache, fid)?;
         if world.families.get(&fid).is_some_and(|f| f.member(person).is_some()) {
@@ -300,13 +359,7 @@ impl<'e, S: Store> Importer<'e, S> {
         let role = match claim.role {
             Some(r) => r,
             None => {
-                self.finding(
-                    &agency,
-                    "family-role-missing",
-                    vec![Subject::Person(person), Subject::Family(fid)],
-                    format!("{} is in family {} with no role recorded", row.identity.name.display(), claim.family.record_id),
-                    Some(row.record.clone()),
-                )?;
+                self.role_missing(row, claim, fid, person)?;
                 Role::OtherRelative
             }
         };

@@ -43,7 +43,7 @@ pub fn rows(path: &Path, format: Format) -> std::io::Result<Box<dyn Iterator<Ite
 
 struct CsvRows<R: std::io::Read> {
     reader: csv::Reader<R>,
-    headers: Vec<String>,
+    headers: std::sync::Arc<[String]>,
     record: csv::StringRecord,
     done: bool,
 }
@@ -51,7 +51,7 @@ struct CsvRows<R: std::io::Read> {
 impl<R: std::io::Read> CsvRows<R> {
     fn new(reader: R) -> std::io::Result<Self> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
-        let headers: Vec<String> = reader
+        let headers: std::sync::Arc<[String]> = reader
             .headers()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("cannot read the CSV header row: {e}")))?
             .iter()
@@ -83,7 +83,7 @@ impl<R: std::io::Read> Iterator for CsvRows<R> {
                         reason: format!("the row has {} fields but the header has {}", self.record.len(), self.headers.len()),
                     }));
                 }
-                Some(Ok((line, self.headers.iter().cloned().zip(self.record.iter().map(str::to_string)).collect())))
+                Some(Ok((line, Fields::new(self.headers.clone(), self.record.clone()))))
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(line);
@@ -112,7 +112,7 @@ fn jsonl_row(n: u64, line: std::io::Result<Vec<u8>>) -> Option<RawRow> {
     }
     Some(match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
         Ok(map) => {
-            let mut fields = Fields::new();
+            let (mut names, mut values) = (vec![], csv::StringRecord::new());
             for (k, v) in map {
                 let s = match v {
                     serde_json::Value::Null => String::new(),
@@ -120,15 +120,17 @@ fn jsonl_row(n: u64, line: std::io::Result<Vec<u8>>) -> Option<RawRow> {
                     serde_json::Value::Object(extra) if k == "extra" => {
                         for (ek, ev) in extra {
                             let s = if let serde_json::Value::String(s) = ev { s } else { ev.to_string() };
-                            fields.insert(format!("extra.{ek}"), s);
+                            names.push(format!("extra.{ek}"));
+                            values.push_field(&s);
                         }
                         continue;
                     }
                     other => other.to_string(),
                 };
-                fields.insert(k.to_ascii_lowercase(), s);
+                names.push(k.to_ascii_lowercase());
+                values.push_field(&s);
             }
-            Ok((n, fields))
+            Ok((n, Fields::new(names.into(), values)))
         }
         Err(e) => Err(RowError { line: n, field: "*".into(), reason: format!("not a JSON object: {e}") }),
     })

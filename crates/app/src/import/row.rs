@@ -9,7 +9,7 @@ use kinship_domain::person::{BirthDate, Citizenship, Identity, Sex, SourceRef};
 use kinship_domain::time::Instant;
 use kinship_domain::{ANumber, Profile};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub const FIELDS: &[&str] = &[
     "source",
@@ -58,8 +58,34 @@ pub struct Row {
     pub details: RecordDetails,
 }
 
-/// Raw field values by column name; `extra.` columns keep their names.
-pub type Fields = BTreeMap<String, String>;
+/// Raw field values of one row by column name; `extra.` columns keep their
+/// names. The names are shared by every row of a file and the values sit in
+/// one buffer: a map of owned strings per row was a fifth of the import's
+/// instructions.
+#[derive(Clone, Debug)]
+pub struct Fields {
+    names: Arc<[String]>,
+    values: csv::StringRecord,
+}
+
+impl Fields {
+    /// `values[i]` is the value of column `names[i]`.
+    pub fn new(names: Arc<[String]>, values: csv::StringRecord) -> Self {
+        Self { names, values }
+    }
+
+    /// A column's raw value. A name given twice reads its last column, as a
+    /// map of the row would.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.names.iter().rposition(|n| n == name)?;
+        self.values.get(i)
+    }
+
+    /// Every column, in the file's order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.names.iter().map(String::as_str).zip(self.values.iter())
+    }
+}
 
 struct Check<'a> {
     fields: &'a Fields,
@@ -69,7 +95,7 @@ struct Check<'a> {
 
 impl Check<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+        self.fields.get(name).map(str::trim).filter(|s| !s.is_empty())
     }
     fn fail(&mut self, field: &str, reason: impl Into<String>) {
         self.errors.push(RowError { line: self.line, field: field.into(), reason: reason.into() });
@@ -127,8 +153,8 @@ pub fn check(fields: &Fields, line: u64, profile: &Profile, assume_tz: Option<&T
         },
         None => None,
     };
-    let given = fields.get("given_names").map(String::as_str).unwrap_or("");
-    let family = fields.get("family_names").map(String::as_str).unwrap_or("");
+    let given = fields.get("given_names").unwrap_or("");
+    let family = fields.get("family_names").unwrap_or("");
     let name = match PersonName::parse(given, family) {
         Ok(n) => Some(n),
         Err(e) => {
@@ -176,12 +202,17 @@ pub fn check(fields: &Fields, line: u64, profile: &Profile, assume_tz: Option<&T
         Classification::parse,
         "a classification (SINGLE_ADULT, FAMILY_UNIT_MEMBER, FAMILY_GROUP_MEMBER, UAC, ACCOMPANIED_MINOR)",
     );
-    let extra: Vec<(String, String)> = fields
-        .iter()
-        .filter(|(k, _)| !FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.strip_prefix("extra.").unwrap_or(k).to_string(), v.clone()))
-        .filter(|(_, v)| !v.trim().is_empty())
-        .collect();
+    // Sorted by name (and one value per name, the last), as they always were:
+    // a record's details compare equal whatever the column order.
+    let mut extra: Vec<(String, String)> = vec![];
+    for (k, v) in fields.iter().filter(|(k, _)| !FIELDS.contains(k)) {
+        let k = k.strip_prefix("extra.").unwrap_or(k);
+        extra.retain(|(e, _)| e != k);
+        if !v.trim().is_empty() {
+            extra.push((k.to_string(), v.to_string()));
+        }
+    }
+    extra.sort_by(|a, b| a.0.cmp(&b.0));
     let details = RecordDetails {
         classification,
         us_address: c.get("us_address").map(str::to_string),

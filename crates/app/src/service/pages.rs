@@ -57,7 +57,12 @@ pub struct EventLine {
 /// type must be classified here before it can be shown.
 pub fn event_class(e: &Event) -> &'static str {
     match e {
-        Event::PersonRecorded { .. } | Event::RecordAttached { .. } | Event::RecordCorrected { .. } | Event::AgedOut { .. } => IDENTITY,
+        Event::PersonRecorded { .. }
+        | Event::RecordAttached { .. }
+        | Event::RecordCorrected { .. }
+        | Event::AgedOut { .. }
+        | Event::IdentityLinked { .. }
+        | Event::IdentityUnlinked { .. } => IDENTITY,
         Event::BookedIn { .. }
         | Event::TransferOffered { .. }
         | Event::TransferAccepted { .. }
@@ -75,6 +80,8 @@ pub fn event_class(e: &Event) -> &'static str {
         | Event::MembersReunified { .. } => FAMILY,
         // Findings are listed on their own page, never in a person's timeline.
         Event::FindingRaised { .. } | Event::FindingResolved { .. } => "finding",
+        // The linkage worklist has its own pages (proposals name two persons).
+        Event::LinkProposed { .. } | Event::LinkConfirmed { .. } | Event::LinkRejected { .. } | Event::LinkageRan { .. } => "link",
     }
 }
 

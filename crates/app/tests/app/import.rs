@@ -315,3 +315,27 @@ fn correcting_a_record_keeps_what_other_agencies_records_added_in_the_projection
     env.engine.store.rebuild(&mut |_| {}).unwrap();
     assert_eq!(live, env.engine.store.projection_dump().unwrap());
 }
+
+/// Extra columns are kept sorted by name: the same record sent with its
+/// columns in another order is unchanged, not a correction.
+#[test]
+fn extra_columns_in_another_order_are_the_same_record() {
+    let env = env();
+    let row = |name: &str, header: &str, line: &str| {
+        let path = env.dir.path().join(name);
+        std::fs::write(&path, format!("{}{header}\n{}{line}\n", crate::HEADER, FAMILY[0])).unwrap();
+        path
+    };
+    let first = row("first.csv", ",zone,bed", ",Z-1,B-12");
+    let s = import(&env, &[&first]);
+    assert_eq!(s.files[0].loaded, 1, "{s:?}");
+    let pid = env.engine.store.person_by_record(&kinship_domain::person::SourceRef { source: "BP".into(), record_id: "R1".into() });
+    let world = env.engine.person_state(pid.unwrap().unwrap()).unwrap();
+    let extra = &world.persons.values().next().unwrap().records[0].details.extra;
+    assert_eq!(extra, &[("bed".to_string(), "B-12".to_string()), ("zone".to_string(), "Z-1".to_string())]);
+    let head = env.engine.store.head().unwrap();
+    let second = row("second.csv", ",bed,zone", ",B-12,Z-1");
+    let s = import(&env, &[&second]);
+    assert_eq!((s.files[0].loaded, s.files[0].unchanged, s.files[0].corrected), (0, 1, 0), "{s:?}");
+    assert_eq!(env.engine.store.head().unwrap(), head, "no event written");
+}

@@ -4,6 +4,7 @@
 
 mod commands;
 mod import;
+mod linkage;
 mod properties;
 mod reports;
 

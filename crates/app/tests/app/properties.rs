@@ -82,6 +82,7 @@ fn record_person(i: usize, id: PersonId) -> Command {
         encounter: EncounterRef { key: "BP:EV1".into(), at: at(), sector: None, station: Some("MCS".into()) },
         details: RecordDetails::default(),
         custody: Some(("BP".into(), Some("MCS".into()))),
+        family: None,
     }
 }
 

@@ -123,6 +123,7 @@ pub fn record(
         encounter: EncounterRef { key: format!("{source}:EV-{rid}"), at: at("2026-11-01T10:00:00-06:00"), sector: None, station: None },
         details: RecordDetails { extra: extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), ..Default::default() },
         custody: Some((custody.into(), None)),
+        family: None,
     }
 }
 

@@ -11,4 +11,5 @@ mod logs;
 mod matrix;
 mod reports;
 mod ui;
+mod worklist;
 mod writes;
