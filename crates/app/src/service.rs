@@ -5,6 +5,8 @@
 //! one audit record before returning; if that record cannot be written the
 //! method fails with [`AppError::AuditUnavailable`] and returns no data.
 
+pub mod pages;
+
 use crate::access::audit::{Act, AuditWriter};
 use crate::access::reach::Reacher;
 use crate::access::view::{self, PersonRecord, PersonSummary, SeparatedChildRow};

@@ -26,8 +26,8 @@ mod link;
 mod server_cli;
 mod show;
 mod sim;
-mod worklist;
 mod sim_server;
+mod worklist;
 
 use anyhow::{Context, Result};
 use args::{Cli, Cmd, ReportCmd};

@@ -200,7 +200,8 @@ fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
     let result = rt.block_on(async move {
         let running = kinship_web::start(args.listen, state, tls).await.with_context(|| format!("cannot listen on {}", args.listen))?;
         say!("Kinship is serving on {scheme}://{}", running.addr);
-        say!("  log in: POST {scheme}://{}/api/session {{\"username\": \"admin\", \"password\": \"…\"}}", running.addr);
+        say!("  in a browser: open {scheme}://{}/ and log in with an account above", running.addr);
+        say!("  JSON API log in: POST {scheme}://{}/api/session {{\"username\": \"admin\", \"password\": \"…\"}}", running.addr);
         say!("  API description: {scheme}://{0}/api/openapi.json · Swagger UI: {scheme}://{0}/api/docs", running.addr);
         let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

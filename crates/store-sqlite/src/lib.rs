@@ -9,8 +9,8 @@ mod project;
 mod queries;
 mod scan;
 mod schema;
-mod worklist;
 mod upgrade;
+mod worklist;
 
 use kinship_store::{Append, Appended, LogHead, Store, StoreError, StoredEvent};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};

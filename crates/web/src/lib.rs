@@ -1,4 +1,4 @@
-//! The Kinship server: the JSON API over HTTP (axum), its OpenAPI
+//! The Kinship server: the JSON API and the HTML pages (`ui`) over HTTP (axum), its OpenAPI
 //! description and Swagger UI (vendored), sessions and API tokens, metrics
 //! and structured logs. This is the only crate that speaks HTTP; access
 //! control and audit are enforced below it, in `kinship_app::service`.
@@ -14,6 +14,7 @@ pub mod problem;
 pub mod reports;
 pub mod server;
 pub mod state;
+pub mod ui;
 pub mod worklist;
 
 pub use server::{Backend, Options, Running, router, start, state};

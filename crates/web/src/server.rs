@@ -67,7 +67,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/tokens/{id}", axum::routing::delete(h::revoke_token))
         .route("/health", get(h::health))
         .route("/metrics", get(h::metrics));
-    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", crate::openapi::ApiDoc::openapi()))
+    api.merge(crate::ui::routes())
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", crate::openapi::ApiDoc::openapi()))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(RequestBodyLimitLayer::new(1 << 20))
         .with_state(state)
