@@ -43,8 +43,9 @@ run() {
     echo "$(echo "$(date +%s.%N) - $s" | bc) 0" > "$work/$name.time"
   fi
 }
-secs() { cut -d' ' -f1 "$work/$1.time"; }
-mb() { echo $(( $(cut -d' ' -f2 "$work/$1.time") / 1024 )); }
+secs() { tail -1 "$work/$1.time" | cut -d" " -f1; }
+# GNU time puts "Command exited with non-zero status N" first when a command fails.
+mb() { echo $(( $(tail -1 "$work/$1.time" | cut -d' ' -f2) / 1024 )); }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
 count_rows() { awk 'END { print NR - 1 }' "$@"; }
 
