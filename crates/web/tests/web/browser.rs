@@ -5,7 +5,6 @@
 
 use crate::harness::*;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
-use kinship_domain::{Command, SeparationId};
 use kinship_web::client::Client;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -58,19 +57,7 @@ async fn a_browser_logs_in_searches_opens_a_person_and_sees_the_report() {
     };
     let s = Server::start().await;
     let w = seed(&s).await;
-    ok(
-        &s.token("bp_supervisor", "BP", &["command"]),
-        &Command::RecordSeparation {
-            family: w.family,
-            separation: SeparationId::new_v7(),
-            members: vec![w.parent],
-            reason_code: "FMPC".into(),
-            policy: None,
-            narrative: "referred for prosecution".into(),
-            approved_by: "sup.alvarez".into(),
-        },
-    )
-    .await;
+    separate_parent_for_prosecution(&s, &w).await;
     kinship_web::auth::add_account(s.backend.accounts.as_ref(), "orr.cm", "ORR", "orr_case_manager", "browser password 1").unwrap();
     let base = format!("http://{}", s._running.addr);
 

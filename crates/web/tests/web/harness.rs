@@ -177,3 +177,22 @@ pub async fn seed(s: &Server) -> World {
     ok(&ice, &record(ice_person, "OTHERXQ", "PERSONXQ", (1990, 1, 1), None, "ICE", "R-I", &[], "ICE")).await;
     World { parent, child, family, ice_person }
 }
+
+/// A Border Patrol supervisor separates the seeded parent from the family
+/// under a prosecution reason (FMPC): the child is then a separated child,
+/// and the parent's 48-hour referral clock runs.
+pub async fn separate_parent_for_prosecution(s: &Server, w: &World) {
+    ok(
+        &s.token("bp_supervisor", "BP", &["command"]),
+        &Command::RecordSeparation {
+            family: w.family,
+            separation: kinship_domain::SeparationId::new_v7(),
+            members: vec![w.parent],
+            reason_code: "FMPC".into(),
+            policy: None,
+            narrative: "referred for prosecution".into(),
+            approved_by: "sup.alvarez".into(),
+        },
+    )
+    .await;
+}

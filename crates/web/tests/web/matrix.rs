@@ -5,7 +5,6 @@
 
 use crate::harness::*;
 use kinship_domain::visibility::{Level, Reach};
-use kinship_domain::{Command, SeparationId};
 use kinship_store::audit::AuditQuery;
 use std::collections::BTreeSet;
 
@@ -36,20 +35,7 @@ fn column_shown(profile: &kinship_domain::Profile, role: &str, column: &str) -> 
 async fn role_by_endpoint_by_field_class_matrix() {
     let s = Server::start().await;
     let w = seed(&s).await;
-    let bp = s.token("bp_supervisor", "BP", &["command"]);
-    ok(
-        &bp,
-        &Command::RecordSeparation {
-            family: w.family,
-            separation: SeparationId::new_v7(),
-            members: vec![w.parent],
-            reason_code: "FMPC".into(),
-            policy: None,
-            narrative: "referred for prosecution".into(),
-            approved_by: "sup.alvarez".into(),
-        },
-    )
-    .await;
+    separate_parent_for_prosecution(&s, &w).await;
     let p = &s.profile;
     let mut checked = 0;
     for role in p.roles.keys() {

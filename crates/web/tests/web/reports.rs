@@ -6,7 +6,7 @@
 use crate::harness::*;
 use kinship_domain::event::Subject;
 use kinship_domain::visibility::Reach;
-use kinship_domain::{Command, FindingId, SeparationId};
+use kinship_domain::{Command, FindingId};
 use kinship_store::audit::AuditQuery;
 
 const FINDING_TEXT: &str = "MARISOLXQ-FINDING-xq9";
@@ -16,20 +16,7 @@ async fn findings_and_clocks_by_role_from_the_profile() {
     let s = Server::start().await;
     let w = seed(&s).await;
     // A separation under a prosecution reason starts the parent's 48-hour clock.
-    let sup = s.token("bp_supervisor", "BP", &["command"]);
-    ok(
-        &sup,
-        &Command::RecordSeparation {
-            family: w.family,
-            separation: SeparationId::new_v7(),
-            members: vec![w.parent],
-            reason_code: "FMPC".into(),
-            policy: None,
-            narrative: "referred for prosecution".into(),
-            approved_by: "sup.alvarez".into(),
-        },
-    )
-    .await;
+    separate_parent_for_prosecution(&s, &w).await;
     let importer = s.token("importer", "BP", &["command"]);
     let finding = FindingId::new_v7();
     ok(

@@ -192,19 +192,7 @@ async fn report_pages_list_separated_children_clocks_and_findings() {
     let s = Server::start().await;
     let w = seed(&s).await;
     let sup = s.token("bp_supervisor", "BP", &["command"]);
-    ok(
-        &sup,
-        &Command::RecordSeparation {
-            family: w.family,
-            separation: SeparationId::new_v7(),
-            members: vec![w.parent],
-            reason_code: "FMPC".into(),
-            policy: None,
-            narrative: "referred for prosecution".into(),
-            approved_by: "sup.alvarez".into(),
-        },
-    )
-    .await;
+    separate_parent_for_prosecution(&s, &w).await;
     // A child alone in Border Patrol custody since 2026-11-01: past 72 hours.
     let kid = PersonId::new_v7();
     ok(&sup, &record(kid, "KIDXQ", "ALONEXQ", (2015, 1, 1), None, "BP", "R-K", &[], "BP")).await;
