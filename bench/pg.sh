@@ -24,20 +24,7 @@ work=$(mktemp -d)
 trap 'pg_cluster_stop; rm -rf "$work"' EXIT
 pg_cluster_start
 
-have_time=0; [[ -x /usr/bin/time ]] && have_time=1
-run() {
-  local name=$1; shift
-  if [[ $have_time == 1 ]]; then
-    /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || true
-  else
-    local s=$(date +%s.%N); "$@" > "$work/$name.out" 2> "$work/$name.err" || true
-    echo "$(echo "$(date +%s.%N) - $s" | bc) 0" > "$work/$name.time"
-  fi
-}
-secs() { tail -1 "$work/$1.time" | cut -d" " -f1; }
-# GNU time puts "Command exited with non-zero status N" first when a command fails.
-mb() { echo $(( $(tail -1 "$work/$1.time" | cut -d' ' -f2) / 1024 )); }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
+source bench/measure.sh
 
 "$bin" sim --seed 1 --days $days --per-day $per_day --error-rate time_without_offset=0 --out "$work/scn" > /dev/null
 extract="$work/scn/BP.csv"
@@ -57,7 +44,6 @@ run sqlite "$bin" --data "$work/sqlite" import --json "$extract"
 # commands offered at a fixed rate over loopback HTTP (as bench/run.sh does on SQLite).
 run load "${pg[@]}" load --rate "$load_rate" --duration "${load_secs}s"
 grep -q '"p99_ms"' "$work/load.out" || { echo "load failed:"; cat "$work/load.err" "$work/load.out" | head -20; exit 1; }
-field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$work/load.out" | awk '{ printf "%.2f", $1 }'; }
 
 cat <<MD
 Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB · $(uname -sr) · PostgreSQL $(pg_version) on loopback
@@ -72,5 +58,5 @@ Input: \`kinship sim --seed 1 --days $days --per-day $per_day\`: BP extract $row
 | rebuild (all projections from the log) | $(rate "$events" "$(secs rebuild)") events/s | $(secs rebuild) | $(mb rebuild) |
 | report separated-children | – | $(secs report) | $(mb report) |
 | import into SQLite, same file, same run | $(rate "$rows" "$(secs sqlite)") rows/s | $(secs sqlite) | $(mb sqlite) |
-| command latency at $load_rate commands/s offered, PostgreSQL, loopback HTTP (p50 $(field p50_ms) ms, max $(field max_ms) ms, $(field throughput_per_s) served/s, failed $(field failed), dropped $(field dropped)) | p99 $(field p99_ms) ms | $(secs load) | $(mb load) |
+| command latency at $load_rate commands/s offered, PostgreSQL, loopback HTTP ($(load_summary load)) | p99 $(num load p99_ms) ms | $(secs load) | $(mb load) |
 MD

@@ -32,22 +32,7 @@ bin="${CARGO_TARGET_DIR:-$PWD/target}/release/kinship"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-have_time=0; [[ -x /usr/bin/time ]] && have_time=1
-# run NAME CMD... : runs CMD, records wall seconds and peak RSS (MB).
-run() {
-  local name=$1; shift
-  if [[ $have_time == 1 ]]; then
-    /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || true
-  else
-    local s=$(date +%s.%N); "$@" > "$work/$name.out" 2> "$work/$name.err" || true
-    echo "$(echo "$(date +%s.%N) - $s" | bc) 0" > "$work/$name.time"
-  fi
-}
-secs() { tail -1 "$work/$1.time" | cut -d" " -f1; }
-# GNU time puts "Command exited with non-zero status N" first when a command fails.
-mb() { echo $(( $(tail -1 "$work/$1.time" | cut -d' ' -f2) / 1024 )); }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
-count_rows() { awk 'END { print NR - 1 }' "$@"; }
+source bench/measure.sh
 
 # -- 1. import, story, verify, rebuild on a generated scenario ---------------
 run generate "$bin" sim --seed 1 --days $days --per-day $per_day --error-rate time_without_offset=0 --out "$work/scn"
@@ -95,9 +80,8 @@ if pg_cluster_available; then
   run pgload "$bin" --data "$work/pg-unused" --database "$pg_url" load --rate "$pg_load_rate" --duration "${pg_load_secs}s"
   pg_cluster_stop
   pg_line="| import BP extract into PostgreSQL $(pg_version), loopback (log + hashes + projections) | $(rate "$rows" "$(secs pgimport)") rows/s | $(secs pgimport) | $(mb pgimport) (client) | – |"
-  pgf() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$work/pgload.out" | awk '{ printf "%.2f", $1 }'; }
   pg_line="$pg_line
-| command latency at $pg_load_rate commands/s offered, PostgreSQL $(pg_version), loopback HTTP (p50 $(pgf p50_ms) ms, max $(pgf max_ms) ms, $(pgf throughput_per_s) commands/s served, failed $(pgf failed), dropped $(pgf dropped)) | p99 $(pgf p99_ms) ms | $(secs pgload) | $(mb pgload) | – |"
+| command latency at $pg_load_rate commands/s offered, PostgreSQL $(pg_version), loopback HTTP ($(load_summary pgload)) | p99 $(num pgload p99_ms) ms | $(secs pgload) | $(mb pgload) | – |"
 fi
 # -- 4. command latency at fixed offered rates (the server helper adds it here) --
 # `kinship load` starts a private server on a temporary SQLite store and offers
@@ -106,8 +90,7 @@ fi
 load_rate=500; load_secs=30
 if [[ "${1:-}" == "--smoke" ]]; then load_rate=50; load_secs=2; fi
 run server_load "$bin" load --rate "$load_rate" --duration "${load_secs}s"
-field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$work/server_load.out" | awk '{ printf "%.2f", $1 }'; }
-server_line="| command latency at $load_rate commands/s offered, SQLite, loopback HTTP (p50 $(field p50_ms) ms, max $(field max_ms) ms, $(field throughput_per_s) commands/s served, failed $(field failed), dropped $(field dropped)) | p99 $(field p99_ms) ms | $(secs server_load) | $(mb server_load) | ≤ 10 ms p99 at 500/s |"
+server_line="| command latency at $load_rate commands/s offered, SQLite, loopback HTTP ($(load_summary server_load)) | p99 $(num server_load p99_ms) ms | $(secs server_load) | $(mb server_load) | ≤ 10 ms p99 at 500/s |"
 
 cat <<MD
 Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB · $(uname -sr)
