@@ -143,6 +143,19 @@ fn check_family(fid: FamilyId, f: &FamilySummary, out: &mut Vec<Draft>) {
             });
         }
     }
+    // The child's 72-hour clock then runs on a presumption (clocks.rs): the
+    // birth date, or an estimate, is what a person must supply.
+    for child in f.members.iter().filter(|m| m.role.is_child() && m.birth.is_none()) {
+        out.push(Draft {
+            kind: "child-without-birth-date".into(),
+            subjects: vec![Subject::Family(fid), Subject::Person(child.person)],
+            message: format!(
+                "{} ({}) in family {label} has no birth date: the 72-hour clock runs on the presumption of a minor; record the birth date or an estimate",
+                child.name,
+                child.role.as_str()
+            ),
+        });
+    }
     // A legal guardian need not be a generation older; parents must be.
     for parent in f.members.iter().filter(|m| matches!(m.role, Role::Mother | Role::Father)) {
         for child in f.members.iter().filter(|m| m.role.is_child()) {

@@ -23,7 +23,10 @@ pub fn running(world: &World, profile: &Profile, person: &PersonState, now: Time
         let start = match clock.applies_to {
             ClockKind::MinorInBorderCustody => match &person.custody {
                 Some(Custody::InCustody { agency, .. }) if profile.is_border_agency(agency) => {
-                    let minor = person.identity.birth.is_some_and(|b| b.age_on(now.to_zoned(jiff::tz::TimeZone::UTC).date()) < 18);
+                    let minor = match person.identity.birth {
+                        Some(b) => b.age_on(now.to_zoned(jiff::tz::TimeZone::UTC).date()) < 18,
+                        None => presumed_minor(world, person),
+                    };
                     // The clock runs from the start of the unbroken stretch of
                     // border custody: a BP → OFO transfer does not reset it.
                     let start = person
@@ -57,11 +60,15 @@ pub fn running(world: &World, profile: &Profile, person: &PersonState, now: Time
             }
         };
         if let Some(started) = start {
+            // Say so when the clock runs on a presumption: the reader must
+            // know the age is not recorded.
+            let presumed = clock.applies_to == ClockKind::MinorInBorderCustody && person.identity.birth.is_none();
+            let label = if presumed { format!("{} (no birth date recorded: presumed a minor)", clock.label) } else { clock.label.clone() };
             let due = started.saturating_add(SignedDuration::from_hours(i64::from(clock.hours))).unwrap_or(started);
             let left = due.duration_since(now);
             out.push(ClockReading {
                 clock: name.clone(),
-                label: clock.label.clone(),
+                label,
                 started,
                 due,
                 overdue: now > due,
@@ -70,4 +77,17 @@ pub fn running(world: &World, profile: &Profile, person: &PersonState, now: Time
         }
     }
     out
+}
+
+/// With no birth date, a person recorded as a child (a son, daughter or child
+/// in a family, or classified by a source as an unaccompanied or accompanied
+/// minor) is presumed a minor: the child's clock protects a child whose age
+/// nobody wrote down, instead of silently not running.
+pub fn presumed_minor(world: &World, person: &PersonState) -> bool {
+    use crate::family::Classification;
+    let child_role =
+        person.family.and_then(|f| world.families.get(&f)).and_then(|f| f.member(person.id)).is_some_and(|m| m.role.is_child());
+    let classified =
+        person.records.iter().any(|r| matches!(r.details.classification, Some(Classification::Uac | Classification::AccompaniedMinor)));
+    child_role || classified
 }

@@ -1339,6 +1339,38 @@ fn clock_72h_runs_for_a_child_in_border_custody_until_transfer_to_orr() {
 }
 
 #[test]
+fn clock_72h_runs_for_a_child_with_no_birth_date_presumed_a_minor() {
+    let mut w = World::default();
+    let (m, d) = (mother(&mut w), daughter(&mut w));
+    let undated = born(&mut w, "SANTOS", None);
+    let stranger = born(&mut w, "MARVIN", None);
+    form(&mut w, FamilyKind::Unit, &[(m, Role::Mother), (d, Role::Daughter), (undated, Role::Son)], m);
+    let late = hours_after(ENCOUNTER, 73);
+    let readings = running(&w, &PROFILE, &w.persons[&undated], late);
+    let c = clock(&readings, "child_border_custody").expect("a son with no birth date is presumed a minor: the clock runs");
+    assert!(c.overdue);
+    assert!(c.label.contains("presumed a minor"), "the reader is told the age is not recorded: {}", c.label);
+    let dated = running(&w, &PROFILE, &w.persons[&d], late);
+    assert!(!clock(&dated, "child_border_custody").expect("the daughter's clock").label.contains("presumed"));
+    // No birth date and nothing recorded that says child: no child's clock.
+    assert!(clock(&running(&w, &PROFILE, &w.persons[&stranger], late), "child_border_custody").is_none());
+    // A source that classified the person as an unaccompanied child says child too.
+    let uac = PersonId::new_v7();
+    let someone = Someone { given: "BRAYAN", family: "CHAVEZ OZUNA", birth: None, sex: Sex::M };
+    let cmd = Command::RecordPerson {
+        person: uac,
+        identity: identity(&someone),
+        record: SourceRef { source: "BP-E3".into(), record_id: format!("E3-{:06}", seq()) },
+        encounter: encounter(),
+        details: RecordDetails { classification: Some(Classification::Uac), ..RecordDetails::default() },
+        custody: Some(("BP".into(), None)),
+        family: None,
+    };
+    ok(&mut w, meta_at(agent(), ENCOUNTER), cmd);
+    assert!(clock(&running(&w, &PROFILE, &w.persons[&uac], late), "child_border_custody").is_some());
+}
+
+#[test]
 fn clock_72h_does_not_run_for_an_adult_in_border_custody() {
     let mut w = World::default();
     let m = mother(&mut w);

@@ -154,10 +154,13 @@ fn family_problems_become_findings_and_the_rows_still_load() {
             "BP,N2,EV5,2018-05-07T18:00:00-06:00,RGV,MCS,,KARLA,LOPEZ MEJIA,2012-03-03,false,F,GTM,,,,,,",
             // Classified as a family member, but no family recorded.
             "BP,C1,EV6,2018-05-07T19:00:00-06:00,RGV,MCS,,OSCAR,REYES,1990-03-03,false,M,GTM,,,,FAMILY_UNIT_MEMBER,,",
+            // A son with no birth date (his 72-hour clock runs on a presumption).
+            "BP,B1,EV7,2018-05-07T20:00:00-06:00,RGV,MCS,,ELENA,PAZ ROJAS,1985-04-04,false,F,HND,FM3,GROUP,MOTHER,,,",
+            "BP,B2,EV7,2018-05-07T20:00:00-06:00,RGV,MCS,,TOMAS,PAZ ROJAS,,false,M,HND,FM3,GROUP,SON,,,",
         ],
     );
     let s = import(&env, &[&p]);
-    assert_eq!((s.files[0].loaded, s.files[0].rejected), (9, 0), "{:?}", s.files[0].errors);
+    assert_eq!((s.files[0].loaded, s.files[0].rejected), (11, 0), "{:?}", s.files[0].errors);
     let findings = env.engine.store.findings(true).unwrap();
     let kinds: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
     for k in [
@@ -167,6 +170,7 @@ fn family_problems_become_findings_and_the_rows_still_load() {
         "a-number-shared",
         "minor-with-adults-no-family",
         "family-status-missing",
+        "child-without-birth-date",
     ] {
         assert!(kinds.contains(&k), "missing finding {k}: {kinds:?}");
     }

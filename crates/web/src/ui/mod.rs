@@ -10,6 +10,7 @@ mod people;
 mod person;
 mod reports;
 mod session;
+mod worklist;
 
 pub use chrome::{Me, csrf_token};
 
@@ -36,6 +37,8 @@ pub fn routes() -> Router<Shared> {
         .route("/reports/clocks", get(reports::clocks))
         .route("/reports/findings", get(reports::findings))
         .route("/findings/{id}/resolve", post(reports::resolve))
+        .route("/worklist", get(worklist::list))
+        .route("/worklist/{id}/{action}", post(worklist::decide))
         .route("/assets/htmx.min.js", get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
         .route("/assets/kinship.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
 }

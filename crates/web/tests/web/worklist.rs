@@ -134,3 +134,60 @@ async fn confirm_records_the_tie_once_reject_needs_a_reason_unlink_withdraws() {
     let r = hq.post(&format!("/api/worklist/{}/reject", it.family), &json!({"reason": "too late"}), &[]).await.unwrap();
     assert_eq!((r.status, r.json()["rule"].as_str()), (422, Some("link-decided")));
 }
+
+fn page(r: &kinship_web::client::Response) -> String {
+    String::from_utf8_lossy(&r.body).to_string()
+}
+
+fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    serde_urlencoded::to_string(fields).unwrap().into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worklist_page_lists_items_in_reach_and_its_forms_decide_them() {
+    let s = Server::start().await;
+    let it = proposals(&s).await;
+    const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+    // A role without worklist.review gets the refusal page.
+    let (agent, _) = crate::ui::log_in(&s, "agent.ruiz", "bp_agent", "BP").await;
+    assert_eq!(agent.get("/worklist").await.unwrap().status, 403);
+    // A BP supervisor sees the BP pair with its evidence, not the ICE pair, and no names.
+    let (sup, csrf) = crate::ui::log_in(&s, "sup.vega", "bp_supervisor", "BP").await;
+    let r = sup.get("/worklist").await.unwrap();
+    let body = page(&r);
+    assert_eq!(r.status, 200, "{body}");
+    assert!(body.contains(&format!("item-{}", it.family)), "{body}");
+    assert!(body.contains("same station, 2 h apart") && body.contains("parent child"), "{body}");
+    assert!(!body.contains(&format!("item-{}", it.identity)), "the ICE pair is out of reach");
+    assert!(!body.contains("ROSAXQ") && !body.contains("PEREZXQ"), "names are on the person pages, not here");
+    assert!(body.contains(&format!("/people/{}", it.minor)));
+    let confirm = format!("/worklist/{}/confirm", it.family);
+    // No CSRF token: refused, nothing written.
+    let head = s.log_position();
+    let r = sup.send("POST", &confirm, &[FORM], Some(form(&[("adult_role", "MOTHER")]))).await.unwrap();
+    assert_eq!(r.status, 403);
+    // A role that is not one: the page again, the error naming the field.
+    let r = sup.send("POST", &confirm, &[FORM], Some(form(&[("csrf", &csrf), ("adult_role", "COUSINX")]))).await.unwrap();
+    assert_eq!(r.status, 422);
+    assert!(page(&r).contains("adult_role: COUSINX is not a family role"), "{}", page(&r));
+    assert_eq!(s.log_position(), head);
+    // Out of reach: the 404 page.
+    let r = sup
+        .send("POST", &format!("/worklist/{}/reject", it.identity), &[FORM], Some(form(&[("csrf", &csrf), ("reason", "no")])))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404);
+    // Confirmed: back to the list, the tie recorded, the item no longer proposed.
+    let fields =
+        [("csrf", csrf.as_str()), ("key", "k-1"), ("adult_role", "MOTHER"), ("minor_role", "SON"), ("note", "birth certificate seen")];
+    let r = sup.send("POST", &confirm, &[FORM], Some(form(&fields))).await.unwrap();
+    assert_eq!(r.status, 303, "{}", page(&r));
+    assert!(s.log_position() > head);
+    assert!(page(&sup.get("/worklist").await.unwrap()).contains("Nothing to review."));
+    let done = page(&sup.get("/worklist?status=confirmed").await.unwrap());
+    assert!(done.contains(&format!("item-{}", it.family)) && done.contains("by sup.vega"), "{done}");
+    // The minor is now in a family with the adult, established `inferred`.
+    let api = s.token("bp_supervisor", "BP", &["read"]);
+    let child = api.get(&format!("/api/persons/{}", it.minor)).await.unwrap().json().to_string();
+    assert!(child.contains(&it.adult.0.to_string()) && child.contains("inferred"), "{child}");
+}
