@@ -40,7 +40,6 @@ pub struct WorklistFilter {
 
 struct Row {
     id: String,
-    kind: String,
     relation: String,
     score: String,
     status: String,
@@ -76,7 +75,6 @@ impl Row {
             b: i.b.to_string(),
             a_label: if family_item { "adult" } else { "first record's person" },
             b_label: if family_item { "minor" } else { "second record's person" },
-            kind: i.kind,
             status: i.status,
             decided,
             family_item,
