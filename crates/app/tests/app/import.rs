@@ -360,7 +360,7 @@ fn letters(mut n: usize) -> String {
 fn families_and_a_numbers_across_chunks_in_flight() {
     let env = env();
     let person = |i: usize| {
-        let (f, adult) = (i / 3, i % 3 == 0);
+        let (f, adult) = (i / 3, i.is_multiple_of(3));
         let (role, birth, class) =
             if adult { ("FATHER", "1980-03-04", "FAMILY_UNIT_MEMBER") } else { ("SON", "2010-05-06", "FAMILY_UNIT_MEMBER") };
         (f, role, birth, class, format!("{}", 100_000_000 + i), letters(i * 7 + 3), letters(f * 11 + 5))
