@@ -63,9 +63,23 @@ pub fn now() -> jiff::Timestamp {
 
 pub fn command_hash(actor: &Actor, cmd: &Command) -> String {
     let mut h = Sha256::new();
-    h.update(serde_json::to_vec(actor).unwrap_or_default());
-    h.update(serde_json::to_vec(cmd).unwrap_or_default());
+    // The JSON is streamed into the hash (the same bytes as `to_vec`, so the
+    // same hash), never held: an import hashes a command per row.
+    let _ = serde_json::to_writer(HashWriter(&mut h), actor);
+    let _ = serde_json::to_writer(HashWriter(&mut h), cmd);
     hex::encode(h.finalize())
+}
+
+struct HashWriter<'h>(&'h mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<S: Store> Engine<S> {

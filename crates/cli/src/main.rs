@@ -36,6 +36,12 @@ use kinship_app::Engine;
 use kinship_domain::Profile;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: an import allocates and frees many
+/// small strings per row on two threads, and glibc's consolidation of freed
+/// chunks was a fifth of its time (BENCHMARKS.md, "Import speed (session 4)").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

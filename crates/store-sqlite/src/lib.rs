@@ -239,6 +239,15 @@ impl Store for SqliteStore {
         queries::family_by_source(&*self.reader()?, family)
     }
 
+    fn lookup_many(
+        &self,
+        records: &[&kinship_domain::person::SourceRef],
+        a_numbers: &[&kinship_domain::ANumber],
+        families: &[&kinship_domain::person::SourceRef],
+    ) -> Result<kinship_store::Known, StoreError> {
+        queries::lookup_many(&*self.reader()?, records, a_numbers, families)
+    }
+
     fn persons_in_encounter(&self, key: &str) -> Result<Vec<kinship_domain::PersonId>, StoreError> {
         queries::persons_in_encounter(&*self.reader()?, key)
     }

@@ -42,6 +42,41 @@ pub fn family_by_source(conn: &Connection, f: &SourceRef) -> R<Option<FamilyId>>
     id.as_deref().map(fid).transpose()
 }
 
+/// The import's lookups for a whole chunk in one read transaction: each
+/// autocommit read takes and drops SQLite's shared lock and revalidates the
+/// page cache, which cost more than the index lookups themselves.
+pub fn lookup_many(conn: &Connection, records: &[&SourceRef], a_numbers: &[&ANumber], families: &[&SourceRef]) -> R<kinship_store::Known> {
+    let mut known = kinship_store::Known::default();
+    if records.is_empty() && a_numbers.is_empty() && families.is_empty() {
+        return Ok(known);
+    }
+    // A reader's transaction: dropped (rolled back) on every path, it never writes.
+    let tx = conn.unchecked_transaction().map_err(db_err)?;
+    {
+        let mut by_record =
+            tx.prepare_cached("SELECT person_id FROM person_records WHERE source = ?1 AND record_id = ?2").map_err(db_err)?;
+        for r in records {
+            let id: Option<String> = by_record.query_row(params![r.source, r.record_id], |row| row.get(0)).optional().map_err(db_err)?;
+            if let Some(id) = id {
+                known.records.insert((*r).clone(), pid(&id)?);
+            }
+        }
+    }
+    for a in a_numbers {
+        let found = persons_by_a_number(&tx, a)?;
+        if !found.is_empty() {
+            known.a_numbers.insert((*a).clone(), found);
+        }
+    }
+    for f in families {
+        if let Some(id) = family_by_source(&tx, f)? {
+            known.families.insert((*f).clone(), id);
+        }
+    }
+    drop(tx);
+    Ok(known)
+}
+
 pub fn persons_in_encounter(conn: &Connection, key: &str) -> R<Vec<PersonId>> {
     let mut st =
         conn.prepare_cached("SELECT DISTINCT person_id FROM person_records WHERE encounter_key = ?1 ORDER BY person_id").map_err(db_err)?;

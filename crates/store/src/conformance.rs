@@ -205,6 +205,14 @@ pub fn projections_and_search(make: Factory<'_>) -> Check {
     ensure!(err(store.person_by_record(&SourceRef { source: "BP".into(), record_id: "R1".into() }))? == Some(a), "by record");
     let an = ANumber::parse("12345678").map_err(|e| e.to_string())?;
     ensure!(err(store.persons_by_a_number(&an))? == vec![a], "by A-number");
+    // The batched lookup answers what the one-key lookups answer; keys the
+    // store does not know are absent.
+    let (r1, r9) = (SourceRef { source: "BP".into(), record_id: "R1".into() }, SourceRef { source: "BP".into(), record_id: "R9".into() });
+    let no_family = SourceRef { source: "BP".into(), record_id: "F9".into() };
+    let known = err(store.lookup_many(&[&r1, &r9], &[&an], &[&no_family]))?;
+    ensure!(known.records.len() == 1 && known.records.get(&r1) == Some(&a), "lookup_many records {:?}", known.records);
+    ensure!(known.a_numbers.len() == 1 && known.a_numbers.get(&an) == Some(&vec![a]), "lookup_many A-numbers {:?}", known.a_numbers);
+    ensure!(known.families.is_empty(), "lookup_many families {:?}", known.families);
     let v = err(store.person(a))?.ok_or("person a missing")?;
     ensure!(v.custody.status == "in_custody" && v.custody.agency.as_deref() == Some("BP"), "custody {:?}", v.custody);
     ensure!(v.given_names.as_deref() == Some("José Luis"), "names stored as given");

@@ -5,6 +5,7 @@
 //! with the family or person a row describes never loses the row: it becomes
 //! a data-quality finding (see [`crate::quality`]).
 
+mod pipeline;
 pub mod read;
 pub mod row;
 
@@ -17,7 +18,7 @@ use kinship_domain::event::Subject;
 use kinship_domain::family::{Establishment, FamilyKind, Role};
 use kinship_domain::person::{Identity, SourceRef};
 use kinship_domain::{ANumber, Actor, CommandMeta, FamilyId, PersonId, StreamId};
-use kinship_store::{Append, Store};
+use kinship_store::{Append, Known, Store};
 pub use read::Format;
 pub use row::{Row, RowError};
 use serde::Serialize;
@@ -56,6 +57,27 @@ pub struct ImportOptions<'a> {
 /// bound memory (~1.5 KB of pending events per row).
 const CHUNK: usize = 5_000;
 
+/// Chunks whose decided state the importer keeps (and reuses) before it
+/// waits for the store and starts afresh: bounds memory to ~20,000 rows'
+/// state, and every fourth chunk's append is not overlapped.
+const CACHED_CHUNKS: u32 = 4;
+
+/// Facts written by a chunk but not yet committed to the store.
+#[derive(Default)]
+struct ChunkFacts {
+    records: HashMap<SourceRef, PersonId>,
+    a_numbers: HashMap<ANumber, Vec<PersonId>>,
+    families: HashMap<SourceRef, FamilyId>,
+}
+
+impl ChunkFacts {
+    fn clear(&mut self) {
+        self.records.clear();
+        self.a_numbers.clear();
+        self.families.clear();
+    }
+}
+
 enum RowOutcome {
     Loaded,
     Unchanged,
@@ -68,9 +90,17 @@ pub struct Importer<'e, S: Store> {
     cache: Cache,
     pending: Vec<Append>,
     /// Facts written in the current chunk but not yet in the store.
-    records: HashMap<SourceRef, PersonId>,
-    a_numbers: HashMap<ANumber, Vec<PersonId>>,
-    families: HashMap<SourceRef, FamilyId>,
+    now: ChunkFacts,
+    /// Facts of the chunk the append thread holds (maybe not committed yet).
+    in_flight: ChunkFacts,
+    /// Appends on a second thread when set (see [`pipeline`]); else `flush`
+    /// appends before it returns.
+    appender: Option<pipeline::Appender>,
+    /// Chunks decided since the cache was last cleared.
+    chunks: u32,
+    /// What the store held, before this chunk, of the keys the chunk names:
+    /// fetched in one read (`Store::lookup_many`) instead of per row.
+    known: Known,
     touched: Touched,
     seq: u64,
 }
@@ -98,9 +128,11 @@ impl<'e, S: Store> Importer<'e, S> {
             user,
             cache: Cache::default(),
             pending: vec![],
-            records: HashMap::new(),
-            a_numbers: HashMap::new(),
-            families: HashMap::new(),
+            now: ChunkFacts::default(),
+            in_flight: ChunkFacts::default(),
+            appender: None,
+            chunks: 0,
+            known: Known::default(),
             touched: Touched::default(),
             seq: 0,
         }
@@ -118,36 +150,85 @@ impl<'e, S: Store> Importer<'e, S> {
         Ok(())
     }
 
+    /// Appends what the chunk decided. With an append thread, the chunk is
+    /// handed over once the one before has committed, and the importer keeps
+    /// its decided state (the next chunk decides on top of it); every
+    /// [`CACHED_CHUNKS`] chunks it waits for the store and starts afresh.
     pub fn flush(&mut self) -> Result<(), AppError> {
+        let Some(appender) = self.appender.as_mut() else {
+            if !self.pending.is_empty() {
+                self.engine.store.append(&self.pending).map_err(pipeline::append_error)?;
+                self.pending.clear();
+            }
+            self.forget();
+            return Ok(());
+        };
+        appender.wait()?;
+        self.chunks += 1;
         if !self.pending.is_empty() {
-            self.engine.store.append(&self.pending).map_err(|e| match e {
-                kinship_store::StoreError::Conflict { .. } => AppError::Input(format!(
-                    "{e}. Another writer changed the record during the import; run the import again: rows already loaded are skipped as unchanged"
-                )),
-                other => other.into(),
-            })?;
-            self.pending.clear();
+            appender.send(std::mem::take(&mut self.pending))?;
         }
-        self.records.clear();
-        self.a_numbers.clear();
-        self.families.clear();
-        self.cache.clear();
+        if self.chunks >= CACHED_CHUNKS {
+            appender.wait()?;
+            self.forget();
+        } else {
+            // The chunk handed over is all that may still be missing from the store.
+            std::mem::swap(&mut self.now, &mut self.in_flight);
+            self.now.clear();
+            self.known = Known::default();
+        }
         Ok(())
     }
 
-    fn person_by_record(&self, r: &SourceRef) -> Result<Option<PersonId>, AppError> {
-        if let Some(p) = self.records.get(r) {
-            return Ok(Some(*p));
+    /// Waits for the append thread: afterwards the store holds every chunk.
+    fn drain(&mut self) -> Result<(), AppError> {
+        match self.appender.as_mut() {
+            Some(a) => a.wait(),
+            None => Ok(()),
         }
-        Ok(self.engine.store.person_by_record(r)?)
     }
 
-    fn persons_by_a_number(&self, a: &ANumber) -> Result<Vec<PersonId>, AppError> {
-        let mut out = self.engine.store.persons_by_a_number(a)?;
-        if let Some(more) = self.a_numbers.get(a) {
-            out.extend(more.iter().copied());
+    /// Drops what the importer remembers; only once the store holds it all.
+    fn forget(&mut self) {
+        self.now.clear();
+        self.in_flight.clear();
+        self.known = Known::default();
+        self.cache.clear();
+        self.chunks = 0;
+    }
+
+    fn person_by_record(&self, r: &SourceRef) -> Option<PersonId> {
+        self.now.records.get(r).or_else(|| self.in_flight.records.get(r)).or_else(|| self.known.records.get(r)).copied()
+    }
+
+    /// The persons holding an A-number, the store's first. The chunk in
+    /// flight may have committed before the lookup: an id is listed once.
+    fn persons_by_a_number(&self, a: &ANumber) -> Vec<PersonId> {
+        let mut out = self.known.a_numbers.get(a).cloned().unwrap_or_default();
+        for facts in [&self.in_flight, &self.now] {
+            for p in facts.a_numbers.get(a).into_iter().flatten() {
+                if !out.contains(p) {
+                    out.push(*p);
+                }
+            }
         }
-        Ok(out)
+        out
+    }
+
+    fn family_by_source(&self, f: &SourceRef) -> Option<FamilyId> {
+        self.in_flight.families.get(f).or_else(|| self.known.families.get(f)).copied()
+    }
+
+    /// Fetches what the store knows of every key the chunk's rows name.
+    fn prefetch(&mut self, chunk: &[Result<Row, Vec<RowError>>]) -> Result<(), AppError> {
+        let rows = || chunk.iter().filter_map(|r| r.as_ref().ok());
+        let records: Vec<&SourceRef> = rows().map(|r| &r.record).collect();
+        let a_numbers: HashSet<&ANumber> = rows().filter_map(|r| r.identity.a_number.as_ref()).collect();
+        let families: HashSet<&SourceRef> = rows().filter_map(|r| r.family.as_ref().map(|f| &f.family)).collect();
+        let a_numbers: Vec<&ANumber> = a_numbers.into_iter().collect();
+        let families: Vec<&SourceRef> = families.into_iter().collect();
+        self.known = self.engine.store.lookup_many(&records, &a_numbers, &families)?;
+        Ok(())
     }
 
     fn load_row(&mut self, row: &Row) -> Result<RowOutcome, AppError> {
@@ -158,7 +239,7 @@ impl<'e, S: Store> Importer<'e, S> {
         let custody = Some((agency.clone(), row.encounter.station.clone()));
         let outcome;
         let mut family_done = false;
-        let pid = if let Some(pid) = self.person_by_record(&row.record)? {
+        let pid = if let Some(pid) = self.person_by_record(&row.record) {
             // Seen before: identical content is a no-op, changed content a correction.
             let world = self.engine.prepare_view(&mut self.cache, pid)?;
             let current = world.persons.get(&pid).and_then(|p| p.records.iter().find(|r| r.record == row.record));
@@ -182,7 +263,7 @@ impl<'e, S: Store> Importer<'e, S> {
             let mut attach_to = None;
             let mut conflicts = vec![];
             if let Some(a) = &row.identity.a_number {
-                for other in self.persons_by_a_number(a)? {
+                for other in self.persons_by_a_number(a) {
                     let world = self.engine.prepare_view(&mut self.cache, other)?;
                     match world.persons.get(&other) {
                         Some(p) if same_person(&p.identity, &row.identity) && attach_to.is_none() => attach_to = Some(other),
@@ -218,7 +299,7 @@ impl<'e, S: Store> Importer<'e, S> {
                 let cmd = Command::RecordPerson { person, identity, record, encounter, details, custody, family };
                 self.run(&agency, format!("{base}:record"), &cmd)?;
                 if let Some(a) = &row.identity.a_number {
-                    self.a_numbers.entry(a.clone()).or_default().push(pid);
+                    self.now.a_numbers.entry(a.clone()).or_default().push(pid);
                 }
             }
             if !conflicts.is_empty() {
@@ -237,9 +318,9 @@ impl<'e, S: Store> Importer<'e, S> {
                     Some(row.record.clone()),
                 )?;
             }
-            self.records.insert(row.record.clone(), pid);
+            self.now.records.insert(row.record.clone(), pid);
             if let Some((claim, fid, formed, role)) = joined {
-                self.families.insert(claim.family.clone(), fid);
+                self.now.families.insert(claim.family.clone(), fid);
                 if formed {
                     self.family_formed(row, claim, fid)?;
                 }
@@ -273,10 +354,10 @@ impl<'e, S: Store> Importer<'e, S> {
     /// (then with what forming it needs; the id is fresh, so loading it
     /// needs no read).
     fn family_for(&mut self, row: &Row, claim: &row::FamilyClaim) -> Result<(FamilyId, Option<SourceFamily>), AppError> {
-        if let Some(f) = self.families.get(&claim.family) {
+        if let Some(f) = self.now.families.get(&claim.family) {
             return Ok((*f, None));
         }
-        if let Some(f) = self.engine.store.family_by_source(&claim.family)? {
+        if let Some(f) = self.family_by_source(&claim.family) {
             self.touched.families.entry(f).or_insert(None);
             return Ok((f, None));
         }
@@ -351,7 +432,7 @@ impl<'e, S: Store> Importer<'e, S> {
             self.run(&agency, format!("{base}:family"), &cmd)?;
             self.family_formed(row, claim, fid)?;
         }
-        self.families.insert(claim.family.clone(), fid);
+        self.now.families.insert(claim.family.clone(), fid);
         let world = self.engine.prepare_view_family(&mut self.cache, fid)?;
         if world.families.get(&fid).is_some_and(|f| f.member(person).is_some()) {
             return Ok(()); // already a member (a re-sent or corrected row)
@@ -425,7 +506,8 @@ impl<'e, S: Store> Importer<'e, S> {
         let raw = read::rows(path, format).map_err(|e| AppError::Input(format!("{}: {e}", path.display())))?;
         let mut summary = FileSummary { path: path.display().to_string(), ..Default::default() };
         let mut seen: HashSet<SourceRef> = HashSet::new();
-        for (i, item) in raw.enumerate() {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for item in raw {
             summary.rows += 1;
             let checked = match item {
                 Ok((line, fields)) => row::check(&fields, line, &self.engine.profile, opts.assume_tz.as_ref()),
@@ -439,6 +521,22 @@ impl<'e, S: Store> Importer<'e, S> {
                 }]),
                 other => other,
             };
+            chunk.push(row);
+            if chunk.len() == CHUNK {
+                self.load_chunk(&mut chunk, &mut summary)?;
+                (opts.progress)(self.seq);
+            }
+        }
+        self.load_chunk(&mut chunk, &mut summary)?;
+        (opts.progress)(self.seq);
+        Ok(summary)
+    }
+
+    /// Loads checked rows (and reports the refused ones) in order, then
+    /// appends them in one transaction.
+    fn load_chunk(&mut self, chunk: &mut Vec<Result<Row, Vec<RowError>>>, summary: &mut FileSummary) -> Result<(), AppError> {
+        self.prefetch(chunk)?;
+        for row in chunk.drain(..) {
             match row {
                 Ok(row) => match self.load_row(&row) {
                     Ok(RowOutcome::Loaded) => summary.loaded += 1,
@@ -456,18 +554,14 @@ impl<'e, S: Store> Importer<'e, S> {
                 }
             }
             self.seq += 1;
-            if (i + 1) % CHUNK == 0 {
-                self.flush()?;
-                (opts.progress)(self.seq);
-            }
         }
-        self.flush()?;
-        (opts.progress)(self.seq);
-        Ok(summary)
+        self.flush()
     }
 
     /// After every file: the checks that need whole families and encounters.
     pub fn finish(mut self) -> Result<u64, AppError> {
+        // The checks read the store: it must hold every chunk.
+        self.drain()?;
         let touched = std::mem::take(&mut self.touched);
         for f in quality::check_families(self.engine, &touched.families)? {
             self.finding("HQ", &f.kind, f.subjects, f.message, None)?;
@@ -482,6 +576,7 @@ impl<'e, S: Store> Importer<'e, S> {
             }
         }
         self.flush()?;
+        self.drain()?;
         Ok(touched.findings_raised + self.touched.findings_raised)
     }
 }
@@ -489,11 +584,14 @@ impl<'e, S: Store> Importer<'e, S> {
 /// Imports files in order. Returns the summary; rows' problems are in it,
 /// only unreadable files or a failing store are errors.
 pub fn import<S: Store>(engine: &Engine<S>, paths: &[&Path], mut opts: ImportOptions<'_>) -> Result<ImportSummary, AppError> {
-    let mut importer = Importer::new(engine, opts.user.clone());
-    let mut files = vec![];
-    for p in paths {
-        files.push(importer.import_file(p, &mut opts)?);
-    }
-    let findings_raised = importer.finish()?;
-    Ok(ImportSummary { files, findings_raised })
+    std::thread::scope(|scope| {
+        let mut importer = Importer::new(engine, opts.user.clone());
+        importer.appender = Some(pipeline::Appender::start(scope, &engine.store));
+        let mut files = vec![];
+        for p in paths {
+            files.push(importer.import_file(p, &mut opts)?);
+        }
+        let findings_raised = importer.finish()?;
+        Ok(ImportSummary { files, findings_raised })
+    })
 }

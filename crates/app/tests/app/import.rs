@@ -343,3 +343,75 @@ fn extra_columns_in_another_order_are_the_same_record() {
     assert_eq!((s.files[0].loaded, s.files[0].unchanged, s.files[0].corrected), (0, 1, 0), "{s:?}");
     assert_eq!(env.engine.store.head().unwrap(), head, "no event written");
 }
+
+/// A name from a number (names are letters).
+fn letters(mut n: usize) -> String {
+    let mut s = String::new();
+    loop {
+        s.push((b'A' + (n % 26) as u8) as char);
+        n /= 26;
+        if n == 0 {
+            return s;
+        }
+    }
+}
+
+/// 11,000 rows: the import appends a chunk (5,000 rows) on its second thread
+/// while it decides the next, so families that straddle a chunk edge, and a
+/// person's second record (same A-number) just after the edge, must be
+/// decided from what the chunk in flight wrote, not from the store.
+#[test]
+fn families_and_a_numbers_across_chunks_in_flight() {
+    let env = env();
+    let person = |i: usize| {
+        let (f, adult) = (i / 3, i.is_multiple_of(3));
+        let (role, birth, class) =
+            if adult { ("FATHER", "1980-03-04", "FAMILY_UNIT_MEMBER") } else { ("SON", "2010-05-06", "FAMILY_UNIT_MEMBER") };
+        (f, role, birth, class, format!("{}", 100_000_000 + i), letters(i * 7 + 3), letters(f * 11 + 5))
+    };
+    let mut rows = vec![];
+    for i in 0..11_000 {
+        let (f, role, birth, class, a, given, family) = person(i);
+        rows.push(format!(
+            "BP,R{i},EV{f},2018-05-07T14:32:00-06:00,RGV,MCS,{a},{given},{family},{birth},false,M,GTM,FAM{f},UNIT,{role},{class},,"
+        ));
+        // Just past each chunk edge: a second record of a person from the
+        // chunk before (same A-number, name and birth), no family named.
+        if i == 5_002 || i == 10_001 {
+            let (_, _, birth, _, a, given, family) = person(i - 12);
+            rows.push(format!(
+                "BP,D{i},EVD{i},2018-05-08T09:00:00-06:00,RGV,MCS,{a},{given},{family},{birth},false,M,GTM,,,,SINGLE_ADULT,,"
+            ));
+        }
+    }
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let p = write(&env, "big.csv", &refs);
+    let s = import(&env, &[&p]);
+    let f = &s.files[0];
+    assert_eq!((f.rows, f.loaded, f.rejected), (11_002, 11_002, 0), "{:?}", f.errors.first());
+    let store = &env.engine.store;
+    let record =
+        |id: String| store.person_by_record(&kinship_domain::person::SourceRef { source: "BP".into(), record_id: id }).unwrap().unwrap();
+    for i in [5_002usize, 10_001] {
+        let a = ANumber::parse(&person(i - 12).4).unwrap();
+        assert_eq!(store.persons_by_a_number(&a).unwrap().len(), 1, "the second record is attached, not a new person");
+        assert_eq!(record(format!("D{i}")), record(format!("R{}", i - 12)));
+    }
+    // Families 1666 (rows 4998..=5000) and 3333 (rows 9999..=10001) straddle an edge.
+    for first in [4_998usize, 9_999] {
+        let fam: Vec<_> =
+            (first..first + 3).map(|i| store.person(record(format!("R{i}"))).unwrap().unwrap().family.unwrap().family).collect();
+        assert!(fam.iter().all(|f| *f == fam[0]), "one family across the edge: {fam:?}");
+        let world = env.engine.family_state(fam[0]).unwrap();
+        assert_eq!(world.families[&fam[0]].members.len(), 3);
+    }
+    let shared: Vec<_> = store.findings(false).unwrap().into_iter().filter(|f| f.kind == "a-number-shared").collect();
+    assert!(shared.is_empty(), "no A-number is shared: {shared:?}");
+    // Live projections equal a rebuild, and a second import changes nothing.
+    let live = store.projection_dump().unwrap();
+    store.rebuild(&mut |_| {}).unwrap();
+    assert_eq!(live, store.projection_dump().unwrap(), "rebuild = live");
+    let again = import(&env, &[&p]);
+    assert_eq!((again.files[0].loaded, again.files[0].unchanged, again.files[0].corrected), (0, 11_002, 0));
+    assert_eq!(again.findings_raised, 0);
+}
