@@ -1,7 +1,7 @@
-//! `rebuild`: recreates the projections from the log. One thread reads and
-//! parses the events (on its own connection, which sees the same committed
-//! log: the rebuild holds the write lock from before the read begins); this
-//! thread folds them into rows in memory ([`crate::fold`]) and then writes
+//! `rebuild`: recreates the projections from the log. Threads read and
+//! parse the events, one position range each at a time (on connections of
+//! their own, which see the same committed log: the rebuild holds the write
+//! lock from before the reads begin); this thread folds them into rows in memory ([`crate::fold`]) and then writes
 //! each table once, in key order, before building the secondary indexes,
 //! the name index and the separated-children tables in one statement each.
 //! Replaying event by event through the live projector's SQL cost a
@@ -18,10 +18,12 @@ use std::path::Path;
 use std::sync::mpsc;
 use uuid::Uuid;
 
-/// Events parsed per message from the reading thread.
-const BATCH: usize = 4096;
-/// Messages in flight: bounds what the reader holds ahead of the fold.
-const IN_FLIGHT: usize = 8;
+/// Positions per message from a reading thread.
+const CHUNK: u64 = 1024;
+/// Messages in flight per reader: bounds what the readers hold ahead of the fold.
+const IN_FLIGHT: usize = 4;
+/// Threads reading and parsing at once (at most one per core).
+const MAX_READERS: usize = 4;
 /// Custody lines are insert-only: written (sorted) whenever this many are
 /// held, so they do not all sit in memory on a large store.
 const CUSTODY_CHUNK: usize = 1 << 20;
@@ -51,15 +53,25 @@ fn run(conn: &mut Connection, path: &Path, progress: &mut dyn FnMut(u64)) -> Res
         tx.execute_batch(&format!("DROP TABLE IF EXISTS {t};")).map_err(db_err)?;
     }
     tx.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
-    let reader = open_reader(path, true)?;
+    let end = tx.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get::<_, i64>(0)).map_err(db_err)? as u64;
+    let chunks = end.div_ceil(CHUNK);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_READERS) as u64;
+    let readers = (0..threads).map(|_| open_reader(path, true)).collect::<Result<Vec<_>, _>>()?;
     let mut fold = Fold::default();
     let mut count = 0u64;
     let mut last = 0u64;
     std::thread::scope(|scope| {
-        let (send, receive) = mpsc::sync_channel::<Parsed>(IN_FLIGHT);
-        scope.spawn(move || read(&reader, &send));
+        let mut receivers = Vec::new();
+        for (k, conn) in readers.into_iter().enumerate() {
+            let (send, receive) = mpsc::sync_channel::<Parsed>(IN_FLIGHT);
+            scope.spawn(move || read(&conn, k as u64, threads, chunks, &send));
+            receivers.push(receive);
+        }
         let mut next_progress = PROGRESS_EVERY;
-        for batch in receive {
+        // Chunk c comes from reader c mod threads: the fold sees the log in order.
+        for (c, receive) in (0..chunks).zip(receivers.iter().cycle()) {
+            let batch =
+                receive.recv().map_err(|_| StoreError::Backend(format!("the thread reading events after {} stopped", c * CHUNK)))?;
             for (position, id, event) in batch? {
                 fold.apply(position, &id, &event)
                     .map_err(|reason| StoreError::Corrupt { position, reason: format!("event cannot be projected: {reason}") })?;
@@ -86,32 +98,35 @@ fn run(conn: &mut Connection, path: &Path, progress: &mut dyn FnMut(u64)) -> Res
     Ok(count)
 }
 
-/// The reading thread: every event in position order, parsed, in batches.
-/// Stops early when the fold hangs up (it failed).
-fn read(conn: &Connection, send: &mpsc::SyncSender<Parsed>) {
+/// A reading thread: the events of chunks `k`, `k + n`, `k + 2n`… (each
+/// [`CHUNK`] positions), parsed, one message per chunk. Parsing JSON is most
+/// of the reading's work, so `n` threads parse at once. Stops early when the
+/// fold hangs up (it failed).
+fn read(conn: &Connection, k: u64, n: u64, chunks: u64, send: &mpsc::SyncSender<Parsed>) {
     let result = (|| {
-        let mut st = conn.prepare("SELECT position, id, payload FROM events ORDER BY position").map_err(db_err)?;
-        let mut rows = st.query([]).map_err(db_err)?;
-        let mut batch = Vec::with_capacity(BATCH);
-        while let Some(r) = rows.next().map_err(db_err)? {
-            let position = r.get::<_, i64>(0).map_err(db_err)? as u64;
-            let id = match r.get_ref(1).map_err(db_err)? {
-                ValueRef::Blob(b) => uuid_of(b),
-                _ => Uuid::nil(),
-            };
-            let payload = match r.get_ref(2).map_err(db_err)? {
-                ValueRef::Text(t) => t,
-                _ => &[],
-            };
-            let event: Event = serde_json::from_slice(payload)
-                .map_err(|e| StoreError::Corrupt { position, reason: format!("payload does not parse: {e}") })?;
-            batch.push((position, id, event));
-            if batch.len() == BATCH && send.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err() {
+        let mut st = conn
+            .prepare("SELECT position, id, payload FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position")
+            .map_err(db_err)?;
+        for c in (k..chunks).step_by(n as usize) {
+            let mut batch = Vec::with_capacity(CHUNK as usize);
+            let mut rows = st.query(params![(c * CHUNK) as i64, ((c + 1) * CHUNK) as i64]).map_err(db_err)?;
+            while let Some(r) = rows.next().map_err(db_err)? {
+                let position = r.get::<_, i64>(0).map_err(db_err)? as u64;
+                let id = match r.get_ref(1).map_err(db_err)? {
+                    ValueRef::Blob(b) => uuid_of(b),
+                    _ => Uuid::nil(),
+                };
+                let payload = match r.get_ref(2).map_err(db_err)? {
+                    ValueRef::Text(t) => t,
+                    _ => &[],
+                };
+                let event: Event = serde_json::from_slice(payload)
+                    .map_err(|e| StoreError::Corrupt { position, reason: format!("payload does not parse: {e}") })?;
+                batch.push((position, id, event));
+            }
+            if send.send(Ok(batch)).is_err() {
                 return Ok(());
             }
-        }
-        if !batch.is_empty() {
-            let _ = send.send(Ok(batch));
         }
         Ok(())
     })();
@@ -123,8 +138,9 @@ fn read(conn: &Connection, send: &mpsc::SyncSender<Parsed>) {
 /// Writes held custody lines in key order (person, position) and forgets them.
 fn write_custody(tx: &Transaction<'_>, rows: &mut Vec<Custody>) -> rusqlite::Result<()> {
     rows.sort_unstable_by_key(|c| (c.person, c.position));
-    let mut insert =
-        tx.prepare_cached("INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
     for c in rows.drain(..) {
         insert.execute(params![c.position, c.person.to_string(), c.at, c.kind, c.agency, c.facility, c.detail])?;
     }
