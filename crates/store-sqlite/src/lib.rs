@@ -6,8 +6,10 @@ mod accounts;
 mod append;
 mod audit;
 mod checkpoint;
+mod fold;
 mod project;
 mod queries;
+mod rebuild;
 mod scan;
 mod schema;
 mod upgrade;
@@ -224,7 +226,7 @@ impl Store for SqliteStore {
 
     fn rebuild(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
         let mut conn = self.writer()?;
-        project::rebuild(&mut conn, progress)
+        rebuild::rebuild(&mut conn, &self.path, progress)
     }
 
     fn person_by_record(&self, record: &kinship_domain::person::SourceRef) -> Result<Option<kinship_domain::PersonId>, StoreError> {

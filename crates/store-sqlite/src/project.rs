@@ -1,14 +1,13 @@
-//! The projector: turns each event into rows of the read tables. Live appends
-//! and `rebuild` run this same code, which is why a rebuild equals the live
-//! projections.
+//! The projector: turns each event into rows of the read tables, in the
+//! same transaction as the append. `rebuild` folds the log in memory instead
+//! (`fold.rs`), to the same rows: the rebuild-equals-live tests check it.
 
-use crate::{db_err, schema, uuid_of};
+use crate::schema;
 use kinship_domain::event::{EncounterRef, Subject};
 use kinship_domain::family::{Establishment, ReviewDecision};
 use kinship_domain::person::{Identity, SourceRef};
 use kinship_domain::{Event, FamilyId, PersonId, name};
-use kinship_store::StoreError;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -78,12 +77,12 @@ fn opt_date(i: &Identity) -> Option<String> {
     i.birth.map(|b| b.date.to_string())
 }
 
-fn utc(at: &kinship_domain::time::Instant) -> String {
+pub(crate) fn utc(at: &kinship_domain::time::Instant) -> String {
     at.timestamp().to_string()
 }
 
 /// given, family, birth date, sex, citizenship, A-number: as the columns hold them.
-fn identity_columns(i: &Identity) -> [Option<String>; 6] {
+pub(crate) fn identity_columns(i: &Identity) -> [Option<String>; 6] {
     [
         i.name.given.clone(),
         i.name.family.clone(),
@@ -95,7 +94,7 @@ fn identity_columns(i: &Identity) -> [Option<String>; 6] {
 }
 
 /// The folded name tokens of a person, space-separated, for the FTS index.
-fn name_tokens(given: Option<&str>, family: Option<&str>) -> String {
+pub(crate) fn name_tokens(given: Option<&str>, family: Option<&str>) -> String {
     let mut out = String::new();
     for t in given.into_iter().chain(family).flat_map(name::tokens) {
         if !out.is_empty() {
@@ -675,61 +674,4 @@ impl<'c> Projector<'c> {
         )?;
         Ok(())
     }
-}
-
-const REBUILD_PAGE: i64 = 50_000;
-
-pub fn rebuild(conn: &mut Connection, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-    for t in schema::PROJECTION_TABLES {
-        tx.execute_batch(&format!("DROP TABLE IF EXISTS {t};")).map_err(db_err)?;
-    }
-    tx.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
-    // The one secondary index the replay itself reads through: a further
-    // record of a known person recomputes the first encounter from that
-    // person's records, a full scan per event without it (rebuild went
-    // quadratic on stores with many OFO/ICE/ORR records).
-    tx.execute_batch(schema::REPLAY_INDEXES).map_err(db_err)?;
-    let mut after = 0i64;
-    let mut count = 0u64;
-    {
-        let mut projector = Projector::new(&tx).map_err(db_err)?;
-        // Only what projecting needs, read in place: the payload is parsed
-        // straight from SQLite's buffer, never copied into a String.
-        let mut page =
-            tx.prepare("SELECT position, id, payload FROM events WHERE position > ?1 ORDER BY position LIMIT ?2").map_err(db_err)?;
-        loop {
-            let mut rows = page.query(params![after, REBUILD_PAGE]).map_err(db_err)?;
-            let mut seen = 0u64;
-            while let Some(r) = rows.next().map_err(db_err)? {
-                let position = r.get::<_, i64>(0).map_err(db_err)? as u64;
-                let id = match r.get_ref(1).map_err(db_err)? {
-                    rusqlite::types::ValueRef::Blob(b) => uuid_of(b),
-                    _ => Uuid::nil(),
-                };
-                let payload = match r.get_ref(2).map_err(db_err)? {
-                    rusqlite::types::ValueRef::Text(t) => t,
-                    _ => &[],
-                };
-                let ev: Event = serde_json::from_slice(payload)
-                    .map_err(|e| StoreError::Corrupt { position, reason: format!("payload does not parse: {e}") })?;
-                projector
-                    .apply(position, &id, &ev)
-                    .map_err(|err| StoreError::Corrupt { position, reason: format!("event cannot be projected: {err}") })?;
-                after = position as i64;
-                seen += 1;
-            }
-            if seen == 0 {
-                break;
-            }
-            count += seen;
-            projector
-                .finish()
-                .map_err(|err| StoreError::Corrupt { position: after as u64, reason: format!("events cannot be projected: {err}") })?;
-            progress(after as u64);
-        }
-    }
-    tx.execute_batch(schema::PROJECTION_INDEXES).map_err(db_err)?;
-    tx.commit().map_err(db_err)?;
-    Ok(count)
 }

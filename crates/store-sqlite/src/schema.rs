@@ -229,15 +229,15 @@ WHERE {families} AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN')
   AND EXISTS (SELECT 1 FROM separated_children sc WHERE sc.family_id = m.family_id)
 "#;
 
-/// Secondary indexes that projecting events reads through, so `rebuild`
-/// creates them before the replay (also part of [`PROJECTION_INDEXES`]).
+/// Secondary indexes that filling the separated-children tables reads
+/// through, so `upgrade` creates them first (also part of [`PROJECTION_INDEXES`]).
 pub const REPLAY_INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
 CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
 "#;
 
 /// Secondary indexes of the projections. `rebuild` creates them after the
-/// replay: building an index once is far cheaper than maintaining it per row.
+/// rows are written: building an index once is far cheaper than maintaining it per row.
 pub const PROJECTION_INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS persons_a_number ON persons (a_number);
 CREATE INDEX IF NOT EXISTS persons_birth ON persons (birth_date);

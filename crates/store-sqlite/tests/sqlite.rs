@@ -211,3 +211,17 @@ fn a_format_2_store_gains_the_separated_children_projection_when_opened() {
     let raw = Connection::open(dir.path().join("kinship.db")).unwrap();
     assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
 }
+
+/// A payload that no longer parses stops `rebuild` at its position (found by
+/// a reading thread), and the projections stay as they were: the rebuild is
+/// one transaction.
+#[test]
+fn rebuild_stops_at_an_unreadable_event_and_changes_nothing() {
+    let (_dir, store, raw) = populated();
+    let before = store.projection_dump().unwrap();
+    drop_guards(&raw);
+    raw.execute("UPDATE events SET payload = '{\"type\":' WHERE position = 7", []).unwrap();
+    let err = store.rebuild(&mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("position 7") && err.contains("does not parse"), "{err}");
+    assert_eq!(store.projection_dump().unwrap(), before);
+}
