@@ -118,6 +118,16 @@ fn day_number(d: jiff::civil::Date) -> i32 {
     i32::from(d.year()) * 372 + i32::from(d.month()) * 31 + i32::from(d.day())
 }
 
+/// Whole years of age on a date (as [`Record::age`], for a birth date
+/// that may come from another record of the person).
+fn age_on(birth: jiff::civil::Date, on: jiff::civil::Date) -> i32 {
+    let mut years = i32::from(on.year()) - i32::from(birth.year());
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    years
+}
+
 fn fill(records: &[Record], cluster_of: &[Option<usize>], clusters: &[identities::Cluster], threads: usize) -> (Vec<Person>, usize) {
     // Each record's person depends only on its own cluster: filled in on the
     // worker threads, in record order.
@@ -132,7 +142,11 @@ fn fill(records: &[Record], cluster_of: &[Option<usize>], clusters: &[identities
         let own = r.family.as_deref().map(|f| names::surnames(f, convention)).unwrap_or_default();
         let mut best = own.clone();
         for &m in mates {
-            if let Some(f) = records[m].family.as_deref() {
+            // A name of no more words than the surnames already known cannot
+            // hold more surnames: not parsed (most mates, most of the time).
+            // Any non-letter separates words, as name folding has it.
+            let words = |f: &str| f.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count();
+            if let Some(f) = records[m].family.as_deref().filter(|f| m != i && words(f) > best.all.len()) {
                 let s = names::surnames(f, convention);
                 if s.all.len() > best.all.len() && (best.all.is_empty() || s.all.iter().any(|x| best.all.iter().any(|y| y.key == x.key))) {
                     best = s;
@@ -150,9 +164,7 @@ fn fill(records: &[Record], cluster_of: &[Option<usize>], clusters: &[identities
             .filter(|s| matches!(s, Sex::M | Sex::F))
             .or_else(|| mates.iter().find_map(|&m| records[m].sex.filter(|s| matches!(s, Sex::M | Sex::F))));
         let was_filled = best.all.len() > own.all.len() || (r.birth.is_none() && birth.is_some()) || (r.sex != sex && sex.is_some());
-        let mut rr = r.clone();
-        rr.birth = birth;
-        let age = rr.age();
+        let age = birth.map(|b| age_on(b, r.encountered_on));
         let minor = match age {
             Some(a) => Some(a < 18),
             None => match r.family_role {
@@ -369,6 +381,11 @@ struct Scored {
     /// A crossed man and a crossed woman in one event: the child's two
     /// surnames were written in the other order (see [`CROSSED_PARENTS`]).
     swapped: bool,
+    /// No surname in common, but one record has only one of its two
+    /// surnames: the pair can still be linked through a sibling.
+    incomplete: bool,
+    /// Linked through a sibling (see `incomplete`).
+    sibling_parent: bool,
     /// Empty unless asked for: words are built only for pairs written.
     evidence: Vec<String>,
 }
@@ -436,6 +453,8 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
     let woman = sex == Some(Sex::F);
     let mut father = None;
     let mut crossed = None;
+    let mut incomplete = false;
+    let two_surnames = matches!(convention, Convention::Hispanic | Convention::MaternalFirst);
     let f = father_link.filter(|x| *x != Agree::No);
     let mo = mother_link.filter(|x| *x != Agree::No);
     let eq = |ag: Agree| if ag == Agree::Exact { "=" } else { "≈" };
@@ -521,6 +540,13 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
             if any {
                 relative += 2.0;
                 ev.add(|| "a surname in common".into());
+            } else if known && two_surnames && (m.maternal.is_none() || a.maternal.is_none()) {
+                // One of the two records kept a single surname where the
+                // convention gives two: the missing one may be the link.
+                parent -= 1.5;
+                relative -= 1.5;
+                incomplete = true;
+                ev.add(|| "no surname in common (one record has only one of its two surnames)".into());
             } else if known {
                 parent -= 3.0;
                 relative -= 3.0;
@@ -591,6 +617,8 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
         siblings: false,
         crossed,
         swapped: false,
+        incomplete,
+        sibling_parent: false,
         evidence: ev.0.unwrap_or_default(),
     }
 }
@@ -600,6 +628,15 @@ const PRIOR_PARENT: f64 = -1.5;
 /// What a parent pattern loses when it holds only with the child's two
 /// surnames in the other order: the surname's weight less this.
 const CROSSED_PARENTS: f64 = 1.0;
+
+/// Log-odds added to an adult confidently the parent of a sibling (a minor
+/// of the same event sharing a surname) of a child whose record lost the
+/// surname that would link them.
+const SIBLINGS_PARENT: f64 = 2.5;
+
+/// Parent log-odds (after the prior and citizenship) above which a pair
+/// lends its parent to the child's siblings: about 3 : 1.
+const SIBLING_CONFIDENT: f64 = 1.0;
 
 /// Log-odds taken off a pair met at the same station in different events.
 const STATION_PENALTY: f64 = -4.5;
@@ -794,7 +831,9 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
     // log-odds), so memory follows the output, not the candidate count.
     // Events are scored one at a time, so the pairs are never all held.
     let floor = min_logit - 0.5 - citizenship_max;
-    let keep = |s: &Scored| s.parent + PRIOR_PARENT >= floor || s.relative + PRIOR_RELATIVE >= floor;
+    let keep = |s: &Scored| {
+        s.parent + PRIOR_PARENT + if s.incomplete { SIBLINGS_PARENT } else { 0.0 } >= floor || s.relative + PRIOR_RELATIVE >= floor
+    };
     let threads = opts.identity.threads;
     let per_event: Vec<(usize, Vec<Scored>)> = crate::par::map(&event_list, threads, |members| {
         let mut pairs = Vec::new();
@@ -875,6 +914,38 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         }
     }
 
+    // A child whose record lost a surname shares nothing with the parent
+    // that surname came from; a sibling of the same event whose record kept
+    // it (the two share a surname) may have that parent confidently. A
+    // parent of one is likely a parent of the other.
+    let mut parent_of: HashMap<usize, Vec<(usize, bool)>> = HashMap::new();
+    for s in &scored {
+        if let (Some(f), Context::SameEvent) = (s.father, s.ctx)
+            && s.parent > s.relative
+            && s.parent >= SIBLING_CONFIDENT
+        {
+            parent_of.entry(s.adult).or_default().push((s.minor, f));
+        }
+    }
+    for s in &mut scored {
+        if !s.incomplete || s.ctx != Context::SameEvent {
+            continue;
+        }
+        let m = &people[s.minor];
+        let sibling = parent_of.get(&s.adult).and_then(|kids| {
+            kids.iter().find(|&&(k, _)| {
+                k != s.minor
+                    && records[k].event_id == records[s.minor].event_id
+                    && people[k].all.iter().any(|x| m.all.iter().any(|y| y.key == x.key))
+            })
+        });
+        if let Some(&(_, f)) = sibling {
+            s.parent += SIBLINGS_PARENT;
+            s.father = Some(f);
+            s.sibling_parent = true;
+        }
+    }
+
     // Siblings (minors of one event sharing both surnames) share parents:
     // an adult who fits the names of several siblings is more likely a parent.
     let mut fits: HashMap<(usize, Option<&str>, Option<&str>), u32> = HashMap::new();
@@ -939,6 +1010,9 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         let mut after: Vec<String> = Vec::new();
         if s.siblings {
             after.push("fits the child's siblings too".into());
+        }
+        if s.sibling_parent {
+            after.push("a likely parent of the child's sibling in this event".into());
         }
         if s.swapped {
             after.push("the child's surnames fit a father and a mother of this event in the other order".into());
