@@ -8,8 +8,8 @@
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use kinship_app::import::read::{self, Format};
-use kinship_app::import::row::{self, RowError};
+use kinship_app::import::read::{self, Format, RawRow};
+use kinship_app::import::row::{self, Fields, RowError};
 use kinship_domain::Profile;
 use kinship_domain::profile::Agency;
 use kinship_linkage::Record;
@@ -98,6 +98,7 @@ pub fn read_records(profile: Profile, files: &[PathBuf], compare: &[String], inp
     if compare.len() > kinship_linkage::compare::MAX_EXTRA {
         bail!("--compare takes at most {} columns", kinship_linkage::compare::MAX_EXTRA);
     }
+    let workers = threads(input);
     let pb = spinner("reading");
     let mut records: Vec<Record> = Vec::new();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
@@ -117,58 +118,40 @@ pub fn read_records(profile: Profile, files: &[PathBuf], compare: &[String], inp
                 shown += 1;
             }
         };
-        for raw in rows {
-            read_rows += 1;
-            if read_rows.is_multiple_of(10_000) {
-                pb.set_position(read_rows);
-            }
-            let (line, fields) = match raw {
-                Ok(x) => x,
-                Err(e) => {
-                    report(&[e], path);
-                    continue;
+        // Rows are parsed in file order and checked in batches on the worker
+        // threads (the check and the name/date parsing are most of reading's
+        // time); the batch's results are then merged in file order, so the
+        // records and their order do not depend on the thread count.
+        let mut rows = rows.peekable();
+        while rows.peek().is_some() {
+            let batch: Vec<RawRow> = rows.by_ref().take(READ_BATCH).collect();
+            read_rows += batch.len() as u64;
+            pb.set_position(read_rows);
+            for (_, fields) in batch.iter().flatten() {
+                if let Some(s) = fields.get("source").map(|s| s.trim()).filter(|s| !s.is_empty())
+                    && !profile.agencies.contains_key(s)
+                {
+                    profile.agencies.insert(s.to_string(), Agency { name: s.to_string(), border: false });
                 }
-            };
-            if let Some(s) = fields.get("source").map(|s| s.trim()).filter(|s| !s.is_empty())
-                && !profile.agencies.contains_key(s)
-            {
-                profile.agencies.insert(s.to_string(), Agency { name: s.to_string(), border: false });
             }
-            let row = match row::check(&fields, line, &profile, assume_tz.as_ref()) {
-                Ok(r) => r,
-                Err(errors) => {
-                    report(&errors, path);
-                    continue;
-                }
-            };
-            let get = |name: &str| {
-                fields.get(name).or_else(|| fields.get(&format!("extra.{name}"))).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-            };
-            let id = row.identity;
-            let at = row.encounter.at;
-            let record = Record {
-                source: row.record.source,
-                record_id: row.record.record_id,
-                event_id: get("event_id"),
-                encountered_at: at.timestamp().as_second(),
-                encountered_on: at.local_date(),
-                station: row.encounter.station,
-                a_number: id.a_number.as_ref().and_then(|a| a.as_str().parse().ok()),
-                given: id.name.given,
-                family: id.name.family,
-                birth: id.birth.map(|b| b.date),
-                birth_estimated: id.birth.is_some_and(|b| b.estimated),
-                sex: id.sex,
-                citizenship: id.citizenship.map(|c| c.as_str().to_string()),
-                family_id: row.family.as_ref().map(|f| f.family.record_id.clone()),
-                family_role: row.family.and_then(|f| f.role),
-                extra: compare.iter().map(|c| get(c)).collect(),
-            };
-            match index.get(&(record.source.clone(), record.record_id.clone())) {
-                Some(&k) => records[k] = record,
-                None => {
-                    index.insert((record.source.clone(), record.record_id.clone()), records.len());
-                    records.push(record);
+            let checked = kinship_linkage::par::map(&batch, workers, |raw| match raw {
+                Ok((line, fields)) => to_record(fields, *line, &profile, assume_tz.as_ref(), &compare),
+                Err(e) => Err(vec![e.clone()]),
+            });
+            for result in checked {
+                let record = match result {
+                    Ok(r) => r,
+                    Err(errors) => {
+                        report(&errors, path);
+                        continue;
+                    }
+                };
+                match index.get(&(record.source.clone(), record.record_id.clone())) {
+                    Some(&k) => records[k] = record,
+                    None => {
+                        index.insert((record.source.clone(), record.record_id.clone()), records.len());
+                        records.push(record);
+                    }
                 }
             }
         }
@@ -186,6 +169,44 @@ pub fn read_records(profile: Profile, files: &[PathBuf], compare: &[String], inp
         }
     }
     Ok(records)
+}
+
+/// Rows per batch checked in parallel: large enough to keep the threads
+/// busy, small enough that memory follows the records, not the file.
+const READ_BATCH: usize = 65_536;
+
+/// One row checked by the importer's rules and turned into a linkage record.
+fn to_record(
+    fields: &Fields,
+    line: u64,
+    profile: &Profile,
+    assume_tz: Option<&jiff::tz::TimeZone>,
+    compare: &[String],
+) -> Result<Record, Vec<RowError>> {
+    let row = row::check(fields, line, profile, assume_tz)?;
+    let get = |name: &str| {
+        fields.get(name).or_else(|| fields.get(&format!("extra.{name}"))).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    };
+    let id = row.identity;
+    let at = row.encounter.at;
+    Ok(Record {
+        source: row.record.source,
+        record_id: row.record.record_id,
+        event_id: get("event_id"),
+        encountered_at: at.timestamp().as_second(),
+        encountered_on: at.local_date(),
+        station: row.encounter.station,
+        a_number: id.a_number.as_ref().and_then(|a| a.as_str().parse().ok()),
+        given: id.name.given,
+        family: id.name.family,
+        birth: id.birth.map(|b| b.date),
+        birth_estimated: id.birth.is_some_and(|b| b.estimated),
+        sex: id.sex,
+        citizenship: id.citizenship.map(|c| c.as_str().to_string()),
+        family_id: row.family.as_ref().map(|f| f.family.record_id.clone()),
+        family_role: row.family.and_then(|f| f.role),
+        extra: compare.iter().map(|c| get(c)).collect(),
+    })
 }
 
 fn reference(r: &Record) -> serde_json::Value {
@@ -243,6 +264,7 @@ fn families(profile: Profile, files: &[PathBuf], min_score: f64, station_window:
     if !(0.0..=1.0).contains(&min_score) {
         bail!("--min-score must be between 0 and 1, got {min_score}");
     }
+    let started = std::time::Instant::now();
     let records = read_records(profile, files, &[], input)?;
     let opts = kinship_linkage::FamilyOptions {
         identity: kinship_linkage::IdentityOptions { threads: threads(input), ..Default::default() },
@@ -250,9 +272,23 @@ fn families(profile: Profile, files: &[PathBuf], min_score: f64, station_window:
         station_window_hours: station_window.max(0),
     };
     let pb = stage_bar();
-    let progress = |stage: &str, _: u64, _: u64| pb.set_message(format!("linking families: {stage}"));
+    // Seconds spent in each stage, for the summary on stderr.
+    // Each stage with the time it started.
+    let stages = std::sync::Mutex::new(vec![("read".to_string(), std::time::Duration::ZERO)]);
+    let progress = |stage: &str, _: u64, _: u64| {
+        if let Ok(mut s) = stages.lock()
+            && s.last().is_none_or(|(last, _)| last != stage)
+        {
+            s.push((stage.to_string(), started.elapsed()));
+        }
+        pb.set_message(format!("linking families: {stage}"));
+    };
     let (candidates, stats) = kinship_linkage::link_families(&records, &opts, &progress);
     pb.finish_and_clear();
+    let mut stages = stages.into_inner().unwrap_or_default();
+    stages.push(("end".into(), started.elapsed()));
+    let timing: Vec<String> = stages.windows(2).map(|w| format!("{} {:.1} s", w[0].0, (w[1].1 - w[0].1).as_secs_f64())).collect();
+    eprintln!("kinship link families: wall time by stage: {}", timing.join(", "));
     eprintln!(
         "kinship link families: {} identity clusters, {} records completed from other records, {} candidate pairs, {} written",
         stats.identity_clusters, stats.filled_from_other_records, stats.candidate_pairs, stats.written

@@ -22,7 +22,7 @@ use crate::identities::{self, IdentityOptions, Progress};
 use crate::names::{self, Convention, Surname};
 use crate::phonetic;
 use crate::record::Record;
-use crate::similarity::jaro_winkler_at_least;
+use crate::similarity::{edit_distance, jaro_winkler_at_least};
 use kinship_domain::family::Role;
 use kinship_domain::person::Sex;
 use std::collections::HashMap;
@@ -118,74 +118,83 @@ fn day_number(d: jiff::civil::Date) -> i32 {
     i32::from(d.year()) * 372 + i32::from(d.month()) * 31 + i32::from(d.day())
 }
 
-fn fill(records: &[Record], cluster_of: &[Option<usize>], clusters: &[identities::Cluster]) -> (Vec<Person>, usize) {
-    let mut filled = 0;
-    let people = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let mates: &[usize] = cluster_of[i].map(|c| clusters[c].records.as_slice()).unwrap_or(&[]);
-            let citizenship = r.citizenship.as_deref().or_else(|| mates.iter().find_map(|&m| records[m].citizenship.as_deref()));
-            let convention = Convention::for_citizenship(citizenship);
-            // The fullest family name among the person's records: a missing
-            // second surname in one agency's record is filled from another's.
-            let own = r.family.as_deref().map(|f| names::surnames(f, convention)).unwrap_or_default();
-            let mut best = own.clone();
-            for &m in mates {
-                if let Some(f) = records[m].family.as_deref() {
-                    let s = names::surnames(f, convention);
-                    if s.all.len() > best.all.len()
-                        && (best.all.is_empty() || s.all.iter().any(|x| best.all.iter().any(|y| y.key == x.key)))
-                    {
-                        best = s;
-                    }
+/// Whole years of age on a date (as [`Record::age`], for a birth date
+/// that may come from another record of the person).
+fn age_on(birth: jiff::civil::Date, on: jiff::civil::Date) -> i32 {
+    let mut years = i32::from(on.year()) - i32::from(birth.year());
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    years
+}
+
+fn fill(records: &[Record], cluster_of: &[Option<usize>], clusters: &[identities::Cluster], threads: usize) -> (Vec<Person>, usize) {
+    // Each record's person depends only on its own cluster: filled in on the
+    // worker threads, in record order.
+    let idx: Vec<usize> = (0..records.len()).collect();
+    let people: Vec<Person> = crate::par::map(&idx, threads, |&i| {
+        let r = &records[i];
+        let mates: &[usize] = cluster_of[i].map(|c| clusters[c].records.as_slice()).unwrap_or(&[]);
+        let citizenship = r.citizenship.as_deref().or_else(|| mates.iter().find_map(|&m| records[m].citizenship.as_deref()));
+        let convention = Convention::for_citizenship(citizenship);
+        // The fullest family name among the person's records: a missing
+        // second surname in one agency's record is filled from another's.
+        let own = r.family.as_deref().map(|f| names::surnames(f, convention)).unwrap_or_default();
+        let mut best = own.clone();
+        for &m in mates {
+            // A name of no more words than the surnames already known cannot
+            // hold more surnames: not parsed (most mates, most of the time).
+            // Any non-letter separates words, as name folding has it.
+            let words = |f: &str| f.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count();
+            if let Some(f) = records[m].family.as_deref().filter(|f| m != i && words(f) > best.all.len()) {
+                let s = names::surnames(f, convention);
+                if s.all.len() > best.all.len() && (best.all.is_empty() || s.all.iter().any(|x| best.all.iter().any(|y| y.key == x.key))) {
+                    best = s;
                 }
             }
-            // A birth date: the record's own if exact, else another record's exact one.
-            let exact = |x: &Record| x.birth.filter(|_| !x.birth_estimated);
-            let birth = exact(r)
-                .or_else(|| mates.iter().find_map(|&m| exact(&records[m])))
-                .or(r.birth)
-                .or_else(|| mates.iter().find_map(|&m| records[m].birth));
-            let sex = r
-                .sex
-                .filter(|s| matches!(s, Sex::M | Sex::F))
-                .or_else(|| mates.iter().find_map(|&m| records[m].sex.filter(|s| matches!(s, Sex::M | Sex::F))));
-            let was_filled = best.all.len() > own.all.len() || (r.birth.is_none() && birth.is_some()) || (r.sex != sex && sex.is_some());
-            filled += usize::from(was_filled);
-            let mut rr = r.clone();
-            rr.birth = birth;
-            let age = rr.age();
-            let minor = match age {
-                Some(a) => Some(a < 18),
-                None => match r.family_role {
-                    Some(Role::Son | Role::Daughter | Role::Child | Role::Grandchild) => Some(true),
-                    Some(Role::Father | Role::Mother | Role::LegalGuardian | Role::Grandparent | Role::Aunt | Role::Uncle) => Some(false),
-                    _ => None,
-                },
-            };
-            let given = r.given.as_deref().map(names::given_tokens).and_then(|g| g.into_iter().next());
-            let mut sounds: Vec<String> = best.all.iter().map(|s| phonetic::key(&s.key)).collect();
-            sounds.sort_unstable();
-            sounds.dedup();
-            Person {
-                given_sound: given.as_deref().map(phonetic::key),
-                given,
-                paternal_sound: best.paternal.as_ref().map(|s| phonetic::key(&s.key)),
-                maternal_sound: best.maternal.as_ref().map(|s| phonetic::key(&s.key)),
-                sounds,
-                paternal: best.paternal.as_ref().map(|s| s.key.clone()),
-                maternal: best.maternal.as_ref().map(|s| s.key.clone()),
-                all: best.all,
-                convention: Some(convention),
-                born_day: birth.map(day_number),
-                sex,
-                citizenship: citizenship.map(str::to_string),
-                filled: was_filled,
-                minor,
-            }
-        })
-        .collect();
+        }
+        // A birth date: the record's own if exact, else another record's exact one.
+        let exact = |x: &Record| x.birth.filter(|_| !x.birth_estimated);
+        let birth = exact(r)
+            .or_else(|| mates.iter().find_map(|&m| exact(&records[m])))
+            .or(r.birth)
+            .or_else(|| mates.iter().find_map(|&m| records[m].birth));
+        let sex = r
+            .sex
+            .filter(|s| matches!(s, Sex::M | Sex::F))
+            .or_else(|| mates.iter().find_map(|&m| records[m].sex.filter(|s| matches!(s, Sex::M | Sex::F))));
+        let was_filled = best.all.len() > own.all.len() || (r.birth.is_none() && birth.is_some()) || (r.sex != sex && sex.is_some());
+        let age = birth.map(|b| age_on(b, r.encountered_on));
+        let minor = match age {
+            Some(a) => Some(a < 18),
+            None => match r.family_role {
+                Some(Role::Son | Role::Daughter | Role::Child | Role::Grandchild) => Some(true),
+                Some(Role::Father | Role::Mother | Role::LegalGuardian | Role::Grandparent | Role::Aunt | Role::Uncle) => Some(false),
+                _ => None,
+            },
+        };
+        let given = r.given.as_deref().map(names::given_tokens).and_then(|g| g.into_iter().next());
+        let mut sounds: Vec<String> = best.all.iter().map(|s| phonetic::key(&s.key)).collect();
+        sounds.sort_unstable();
+        sounds.dedup();
+        Person {
+            given_sound: given.as_deref().map(phonetic::key),
+            given,
+            paternal_sound: best.paternal.as_ref().map(|s| phonetic::key(&s.key)),
+            maternal_sound: best.maternal.as_ref().map(|s| phonetic::key(&s.key)),
+            sounds,
+            paternal: best.paternal.as_ref().map(|s| s.key.clone()),
+            maternal: best.maternal.as_ref().map(|s| s.key.clone()),
+            all: best.all,
+            convention: Some(convention),
+            born_day: birth.map(day_number),
+            sex,
+            citizenship: citizenship.map(str::to_string),
+            filled: was_filled,
+            minor,
+        }
+    });
+    let filled = people.iter().filter(|p| p.filled).count();
     (people, filled)
 }
 
@@ -202,11 +211,18 @@ fn agree(a: Option<(&str, &str)>, b: Option<(&str, &str)>) -> Option<Agree> {
     let ((a, ka), (b, kb)) = (a?, b?);
     Some(if a == b {
         Agree::Exact
-    } else if ka == kb || jaro_winkler_at_least(a, b, 0.92) >= 0.92 {
+    } else if ka == kb || jaro_winkler_at_least(a, b, 0.92) >= 0.92 || one_typo(a, b) {
         Agree::Fuzzy
     } else {
         Agree::No
     })
+}
+
+/// One typing error in a surname of five letters or more. A wrong first
+/// letter (KUAREZ for JUAREZ) defeats both Jaro–Winkler's prefix bonus and
+/// the phonetic key, but is as common a typing slip as any other.
+fn one_typo(a: &str, b: &str) -> bool {
+    a.len() >= 5 && b.len() >= 5 && a.len().abs_diff(b.len()) <= 1 && edit_distance(a, b, 1) <= 1
 }
 
 fn ordinal(i: usize) -> &'static str {
@@ -253,14 +269,52 @@ struct Model {
     /// Per record: the frequency weight of its paternal and maternal
     /// surnames, looked up once rather than for every pair.
     surname_weight: Vec<(Option<f64>, Option<f64>)>,
+    /// Per record: a minor recorded as someone's son, daughter or child in
+    /// a family whose records hold no adult at all (see [`parentless`]).
+    parentless: Vec<bool>,
 }
 
 impl Model {
-    fn new(people: &[Person]) -> Self {
+    fn new(records: &[Record], people: &[Person]) -> Self {
         let freq = SurnameFreq::new(people);
         let w = |s: &Option<String>| s.as_deref().map(|s| freq.weight(s));
-        Self { surname_weight: people.iter().map(|p| (w(&p.paternal), w(&p.maternal))).collect() }
+        Self { surname_weight: people.iter().map(|p| (w(&p.paternal), w(&p.maternal))).collect(), parentless: parentless(records, people) }
     }
+}
+
+/// Log-odds added to a same-event adult outside any recorded family as the
+/// parent of a child whose recorded family has no adult in it.
+const PARENTLESS_FAMILY: f64 = 1.5;
+
+/// Minors recorded as a son, daughter or child in a family with no adult
+/// and no parent's or guardian's role among its records. A child is
+/// recorded as someone's son only when the agency saw the parent: such a
+/// family lost its parent's record (booked as a single adult, the failure
+/// the 2018 audits found), so the parent is most likely another adult of
+/// the same encounter.
+fn parentless(records: &[Record], people: &[Person]) -> Vec<bool> {
+    let mut families: HashMap<(&str, &str), (bool, bool)> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        let Some(f) = r.family_id.as_deref() else { continue };
+        let e = families.entry((r.source.as_str(), f)).or_default();
+        let as_child = matches!(r.family_role, Some(Role::Son | Role::Daughter | Role::Child)) && people[i].minor == Some(true);
+        let adult = people[i].minor != Some(true)
+            || matches!(
+                r.family_role,
+                Some(Role::Father | Role::Mother | Role::LegalGuardian | Role::Grandparent | Role::Aunt | Role::Uncle)
+            );
+        e.0 |= as_child;
+        e.1 |= adult;
+    }
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            matches!(r.family_role, Some(Role::Son | Role::Daughter | Role::Child))
+                && people[i].minor == Some(true)
+                && r.family_id.as_deref().and_then(|f| families.get(&(r.source.as_str(), f))).is_some_and(|&(child, adult)| child && !adult)
+        })
+        .collect()
 }
 
 /// Citizenship as Fellegi–Sunter evidence: `m`, the share of parent–child
@@ -320,6 +374,18 @@ struct Scored {
     citizenship: Option<bool>,
     /// The adult fits the names of the child's siblings too.
     siblings: bool,
+    /// The names fit a relative on the "wrong" side: a woman carrying the
+    /// child's first surname (a paternal aunt's pattern) or a man carrying
+    /// the second (a maternal uncle's), with that surname's weight.
+    crossed: Option<(Sex, f64)>,
+    /// A crossed man and a crossed woman in one event: the child's two
+    /// surnames were written in the other order (see [`CROSSED_PARENTS`]).
+    swapped: bool,
+    /// No surname in common, but one record has only one of its two
+    /// surnames: the pair can still be linked through a sibling.
+    incomplete: bool,
+    /// Linked through a sibling (see `incomplete`).
+    sibling_parent: bool,
     /// Empty unless asked for: words are built only for pairs written.
     evidence: Vec<String>,
 }
@@ -350,8 +416,11 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
         Context::SameStation { hours } => {
             // Many strangers pass through a station in a day: sharing a
             // surname with one of them is weaker evidence than within one group.
-            parent -= 4.5;
-            relative -= 4.5;
+            // The station search looks for a parent processed apart from the
+            // child; an aunt or cousin hours apart is not worth a reviewer's
+            // time, so a station pair is never proposed as another relative.
+            parent += STATION_PENALTY;
+            relative = f64::NEG_INFINITY;
             ev.add(|| format!("same station, {hours} h apart"));
         }
     }
@@ -383,6 +452,9 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
     let man = sex == Some(Sex::M);
     let woman = sex == Some(Sex::F);
     let mut father = None;
+    let mut crossed = None;
+    let mut incomplete = false;
+    let two_surnames = matches!(convention, Convention::Hispanic | Convention::MaternalFirst);
     let f = father_link.filter(|x| *x != Agree::No);
     let mo = mother_link.filter(|x| *x != Agree::No);
     let eq = |ag: Agree| if ag == Agree::Exact { "=" } else { "≈" };
@@ -444,6 +516,7 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
                 // A woman sharing the father's surname: a paternal aunt or grandmother.
                 relative += w;
                 parent += 0.5;
+                crossed = Some((Sex::F, w));
                 ev.add(|| format!("{} (father's side)", phrase(ag, m.paternal.as_deref())));
             }
         }
@@ -457,6 +530,7 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
             // A man sharing the mother's surname: a maternal uncle or grandfather.
             relative += weight(ag, model.surname_weight[minor].1);
             parent += 0.5;
+            crossed = Some((Sex::M, weight(ag, model.surname_weight[minor].1)));
             ev.add(|| format!("{} (mother's side)", phrase(ag, m.maternal.as_deref())));
         }
         _ => {
@@ -466,6 +540,13 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
             if any {
                 relative += 2.0;
                 ev.add(|| "a surname in common".into());
+            } else if known && two_surnames && (m.maternal.is_none() || a.maternal.is_none()) {
+                // One of the two records kept a single surname where the
+                // convention gives two: the missing one may be the link.
+                parent -= 1.5;
+                relative -= 1.5;
+                incomplete = true;
+                ev.add(|| "no surname in common (one record has only one of its two surnames)".into());
             } else if known {
                 parent -= 3.0;
                 relative -= 3.0;
@@ -512,6 +593,10 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
         parent += 0.3;
         ev.add(|| "minor in no recorded family".into());
     }
+    if model.parentless[minor] && ctx == Context::SameEvent && ra.family_id.is_none() {
+        parent += PARENTLESS_FAMILY;
+        ev.add(|| "child's recorded family has no adult in it".into());
+    }
     if ra.family_id.is_some() && ra.family_id != rm.family_id && ra.source == rm.source {
         // The adult travels in a recorded family that leaves this child out:
         // the agency saw the group and did not count the child in it.
@@ -521,11 +606,71 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
     if a.filled || m.filled {
         ev.add(|| "facts completed from another agency's record".into());
     }
-    Scored { adult, minor, ctx, parent, relative, father, citizenship, siblings: false, evidence: ev.0.unwrap_or_default() }
+    Scored {
+        adult,
+        minor,
+        ctx,
+        parent,
+        relative,
+        father,
+        citizenship,
+        siblings: false,
+        crossed,
+        swapped: false,
+        incomplete,
+        sibling_parent: false,
+        evidence: ev.0.unwrap_or_default(),
+    }
 }
 
 const PRIOR_PARENT: f64 = -1.5;
+
+/// What a parent pattern loses when it holds only with the child's two
+/// surnames in the other order: the surname's weight less this.
+const CROSSED_PARENTS: f64 = 1.0;
+
+/// Log-odds added to an adult confidently the parent of a sibling (a minor
+/// of the same event sharing a surname) of a child whose record lost the
+/// surname that would link them.
+const SIBLINGS_PARENT: f64 = 2.5;
+
+/// Parent log-odds (after the prior and citizenship) above which a pair
+/// lends its parent to the child's siblings: about 3 : 1.
+const SIBLING_CONFIDENT: f64 = 1.0;
+
+/// Log-odds taken off a pair met at the same station in different events.
+const STATION_PENALTY: f64 = -4.5;
+
+/// The most a pair's parent log-odds can gain outside the surname and
+/// citizenship evidence: age gap (0.7), A-numbers one apart (0.5), minor in
+/// no recorded family (0.3), fitting the child's siblings (0.5).
+const MAX_OTHER_EVIDENCE: f64 = 2.0;
+
+/// Can an adult met at the same station, `gap` years older than the minor,
+/// be the parent the searched surname points to? The searched surname is the
+/// minor's first (`paternal_key`) or second surname; the adult carries it
+/// as a first surname.
+///
+/// A father shares the child's first surname and a mother the second (or
+/// the first, when the child has only hers); a woman with the child's first
+/// surname beside another second surname, or a man with the second, is an
+/// aunt's or uncle's pattern, and outside 15–52 years the age prior alone
+/// keeps a station pair below any useful score.
+fn station_parent_possible(paternal_key: bool, minor_has_second: bool, adult_sex: Option<Sex>, gap: Option<f64>) -> bool {
+    let sex_fits = match (paternal_key, adult_sex) {
+        (true, Some(Sex::F)) => !minor_has_second,
+        (false, Some(Sex::M)) => false,
+        _ => true,
+    };
+    sex_fits && gap.is_none_or(|g| (15.0..=52.0).contains(&g))
+}
 const PRIOR_RELATIVE: f64 = -2.0;
+
+/// The log-odds of a probability, kept finite at 0 and 1.
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    (p / (1.0 - p)).ln()
+}
 
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
@@ -588,7 +733,7 @@ fn event_pairs(records: &[Record], people: &[Person], members: &[usize], out: &m
 pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Vec<Candidate>, FamilyStats) {
     let ids = identities::link(records, 0, &opts.identity, progress);
     progress("families: fill from other records", 0, records.len() as u64);
-    let (people, filled) = fill(records, &ids.cluster_of, &ids.clusters);
+    let (people, filled) = fill(records, &ids.cluster_of, &ids.clusters, opts.identity.threads);
     let mut stats = FamilyStats { identity_clusters: ids.clusters.len(), filled_from_other_records: filled, ..Default::default() };
 
     progress("families: candidates", 0, records.len() as u64);
@@ -620,14 +765,21 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         cit_agree += adults.iter().map(|(c, n)| n * minors.get(c).copied().unwrap_or(0)).sum::<u64>();
     }
     let citizenship_u = if cit_known == 0 { 0.5 } else { cit_agree as f64 / cit_known as f64 };
-    let model = Model::new(&people);
+    let model = Model::new(records, &people);
     // The most citizenship can add, for the early cut below.
     let citizenship_max = CitizenshipWeights::new(1.0, citizenship_u).agree;
 
-    // Same station, different encounters, hours apart. Only an adult whose
-    // first surname is one of the minor's can be a candidate, so adults are
-    // indexed by (station, first surname) and searched in a time window:
-    // a busy station's thousands of strangers are never paired one by one.
+    // Same station, different encounters, hours apart: a parent processed
+    // apart from the child. Only an adult whose first surname is one of the
+    // minor's can be a candidate, so adults are indexed by (station, first
+    // surname) and searched in a time window: a busy station's thousands of
+    // strangers are never paired one by one. A surname too common to lift a
+    // station pair to `min_score` even with every other piece of evidence
+    // (its frequency weight is the most the surname can add) is not searched
+    // at all, and adults of the wrong sex or age for the parent the surname
+    // points to are passed over (`station_parent_possible`).
+    let min_logit = logit(opts.min_score);
+    let station_max = STATION_PENALTY + PRIOR_PARENT + MAX_OTHER_EVIDENCE + citizenship_max;
     let mut station_pairs: Vec<(usize, usize, Context)> = Vec::new();
     let window = opts.station_window_hours * 3600;
     let mut adults: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
@@ -645,10 +797,14 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         let (Some(st), Some(_), Some(true)) = (rm.station.as_deref(), rm.event_id.as_deref(), people[m].minor) else {
             continue;
         };
-        let keys = [people[m].paternal.as_deref(), people[m].maternal.as_deref()];
-        for (k, key) in keys.iter().enumerate() {
+        let pm = &people[m];
+        let keys = [(pm.paternal.as_deref(), model.surname_weight[m].0), (pm.maternal.as_deref(), model.surname_weight[m].1)];
+        for (k, (key, weight)) in keys.iter().enumerate() {
             let Some(key) = key else { continue };
-            if k == 1 && keys[0] == Some(key) {
+            if k == 1 && keys[0].0 == Some(key) {
+                continue;
+            }
+            if station_max + weight.unwrap_or(3.0) < min_logit {
                 continue;
             }
             let Some(list) = adults.get(&(st, key)) else { continue };
@@ -657,7 +813,11 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
             let hi = list.partition_point(|&i| records[i].encountered_at <= t + window);
             for &a in &list[lo..hi] {
                 let ra = &records[a];
-                if ra.event_id != rm.event_id && !recorded(ra, rm) {
+                let gap = people[a].born_day.zip(pm.born_day).map(|(ba, bm)| f64::from(bm - ba) / 372.0);
+                if ra.event_id != rm.event_id
+                    && !recorded(ra, rm)
+                    && station_parent_possible(k == 0, pm.maternal.is_some(), people[a].sex, gap)
+                {
                     let hours = (ra.encountered_at - rm.encountered_at).abs() / 3600;
                     station_pairs.push((a, m, Context::SameStation { hours }));
                 }
@@ -670,9 +830,10 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
     // are scored (the later adjustments add at most 0.5 to a parent's
     // log-odds), so memory follows the output, not the candidate count.
     // Events are scored one at a time, so the pairs are never all held.
-    let floor = (opts.min_score.clamp(1e-9, 1.0 - 1e-9) / (1.0 - opts.min_score.clamp(1e-9, 1.0 - 1e-9))).ln() - 0.5;
-    let floor = floor - citizenship_max;
-    let keep = |s: &Scored| s.parent + PRIOR_PARENT >= floor || s.relative + PRIOR_RELATIVE >= floor;
+    let floor = min_logit - 0.5 - citizenship_max;
+    let keep = |s: &Scored| {
+        s.parent + PRIOR_PARENT + if s.incomplete { SIBLINGS_PARENT } else { 0.0 } >= floor || s.relative + PRIOR_RELATIVE >= floor
+    };
     let threads = opts.identity.threads;
     let per_event: Vec<(usize, Vec<Scored>)> = crate::par::map(&event_list, threads, |members| {
         let mut pairs = Vec::new();
@@ -729,6 +890,60 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         let w = citizenship.weight(s.citizenship);
         s.parent += w;
         s.relative += w;
+    }
+
+    // A woman with the child's first surname and a man with the second, in
+    // the child's own event: a paternal aunt and a maternal uncle travelling
+    // together explain it less often than the child's surnames recorded in
+    // the other order (a common clerical swap); both become parent-like.
+    let mut crossed: HashMap<usize, (bool, bool)> = HashMap::new();
+    for s in &scored {
+        if let (Some((sex, _)), Context::SameEvent) = (s.crossed, s.ctx) {
+            let e = crossed.entry(s.minor).or_default();
+            e.0 |= sex == Sex::M;
+            e.1 |= sex == Sex::F;
+        }
+    }
+    for s in &mut scored {
+        if let (Some((sex, w)), Context::SameEvent) = (s.crossed, s.ctx)
+            && crossed.get(&s.minor) == Some(&(true, true))
+        {
+            s.parent += w - CROSSED_PARENTS;
+            s.father = Some(sex == Sex::M);
+            s.swapped = true;
+        }
+    }
+
+    // A child whose record lost a surname shares nothing with the parent
+    // that surname came from; a sibling of the same event whose record kept
+    // it (the two share a surname) may have that parent confidently. A
+    // parent of one is likely a parent of the other.
+    let mut parent_of: HashMap<usize, Vec<(usize, bool)>> = HashMap::new();
+    for s in &scored {
+        if let (Some(f), Context::SameEvent) = (s.father, s.ctx)
+            && s.parent > s.relative
+            && s.parent >= SIBLING_CONFIDENT
+        {
+            parent_of.entry(s.adult).or_default().push((s.minor, f));
+        }
+    }
+    for s in &mut scored {
+        if !s.incomplete || s.ctx != Context::SameEvent {
+            continue;
+        }
+        let m = &people[s.minor];
+        let sibling = parent_of.get(&s.adult).and_then(|kids| {
+            kids.iter().find(|&&(k, _)| {
+                k != s.minor
+                    && records[k].event_id == records[s.minor].event_id
+                    && people[k].all.iter().any(|x| m.all.iter().any(|y| y.key == x.key))
+            })
+        });
+        if let Some(&(_, f)) = sibling {
+            s.parent += SIBLINGS_PARENT;
+            s.father = Some(f);
+            s.sibling_parent = true;
+        }
     }
 
     // Siblings (minors of one event sharing both surnames) share parents:
@@ -796,6 +1011,12 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         if s.siblings {
             after.push("fits the child's siblings too".into());
         }
+        if s.sibling_parent {
+            after.push("a likely parent of the child's sibling in this event".into());
+        }
+        if s.swapped {
+            after.push("the child's surnames fit a father and a mother of this event in the other order".into());
+        }
         if let Some(f) = s.father {
             let role = if f { "father" } else { "mother" };
             if recorded_parent.contains_key(&(s.minor, f)) {
@@ -820,4 +1041,36 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.adult.cmp(&b.adult)).then(a.minor.cmp(&b.minor)));
     stats.written = out.len();
     (out, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_typo_in_a_longer_surname_is_fuzzy_agreement() {
+        let key = |s: &str| phonetic::key(s);
+        let (k1, k2) = (key("KUAREZ"), key("JUAREZ"));
+        assert_eq!(agree(Some(("KUAREZ", &k1)), Some(("JUAREZ", &k2))), Some(Agree::Fuzzy));
+        assert!(one_typo("SANCHEZ", "AANCHEZ") && one_typo("NUNEZ", "NUNES") && one_typo("MORALES", "MORAES"));
+        // Short names and two edits are not one typo.
+        assert!(!one_typo("RUIZ", "LUIZ") && !one_typo("MUNOZ", "NUNEZ"));
+    }
+
+    #[test]
+    fn a_station_search_passes_over_aunt_uncle_and_wrong_age_patterns() {
+        // The child's first surname: a man, or a woman when it is the
+        // child's only surname (a single mother's child).
+        assert!(station_parent_possible(true, true, Some(Sex::M), Some(30.0)));
+        assert!(!station_parent_possible(true, true, Some(Sex::F), Some(30.0)));
+        assert!(station_parent_possible(true, false, Some(Sex::F), Some(30.0)));
+        // The child's second surname as the adult's first: a mother, not an uncle.
+        assert!(station_parent_possible(false, true, Some(Sex::F), Some(30.0)));
+        assert!(!station_parent_possible(false, true, Some(Sex::M), Some(30.0)));
+        // Unknown sex or age gap does not rule anyone out.
+        assert!(station_parent_possible(false, true, None, None));
+        // Too young or a grandparent's age.
+        assert!(!station_parent_possible(true, true, Some(Sex::M), Some(12.0)));
+        assert!(!station_parent_possible(true, true, Some(Sex::M), Some(60.0)));
+    }
 }
