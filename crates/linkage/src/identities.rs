@@ -157,8 +157,10 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
         return Identities { clusters: vec![], cluster_of: vec![None; n], stats };
     }
 
-    // u from random pairs: the sample grows with the data, within bounds.
-    let samples = (10 * n).clamp(50_000, 2_000_000);
+    // u from random pairs: the sample grows with small files and stops at a
+    // million pairs, enough for levels seen once in 10^5 (the rarer ones are
+    // add-one smoothed), so it costs no more at millions of records.
+    let samples = (10 * n).clamp(50_000, 1_000_000);
     let mut rng = SplitMix(opts.seed);
     let random: Vec<u64> = (0..samples)
         .map(|_| {
