@@ -131,6 +131,21 @@ fn backend(cli: &Cli) -> Result<Backend> {
     })
 }
 
+/// The backend for a long-running server: as [`backend`], with the embedded
+/// store's WAL checkpoints moved off the request path.
+fn server_backend(cli: &Cli) -> Result<Backend> {
+    Ok(match crate::db::database(cli)? {
+        Some(_) => backend(cli)?,
+        None => server_sqlite(&cli.data)?,
+    })
+}
+
+fn server_sqlite(dir: &std::path::Path) -> Result<Backend> {
+    let store = SqliteStore::open_dir(dir).with_context(|| format!("cannot open the store in {}", dir.display()))?;
+    store.checkpoint_in_background(kinship_store_sqlite::CheckpointPolicy::default())?;
+    Ok(Backend::of(store))
+}
+
 pub fn run(cli: &Cli, cmd: &ServerCmd, profile: Profile) -> Result<ExitCode> {
     match cmd {
         ServerCmd::Serve(args) => serve(cli, args, profile),
@@ -159,7 +174,7 @@ macro_rules! say {
 }
 
 fn serve(cli: &Cli, args: &ServeArgs, profile: Profile) -> Result<ExitCode> {
-    let backend = backend(cli)?;
+    let backend = server_backend(cli)?;
     if args.demo && backend.store.head()?.position == 0 {
         let engine = Engine::new(backend.store.clone(), profile.clone());
         std::fs::create_dir_all(&cli.data)?;
@@ -361,7 +376,7 @@ fn load(
                 Some(url) => {
                     (Backend::of(PgStore::open(url).context("cannot open the PostgreSQL store")?), "the PostgreSQL database".to_string())
                 }
-                None => (Backend::of(SqliteStore::open_dir(dir.path())?), format!("SQLite store in {}", dir.path().display())),
+                None => (server_sqlite(dir.path())?, format!("SQLite store in {}", dir.path().display())),
             };
             let (_, secret) = auth::issue_token(backend.accounts.as_ref(), "load", "BP", "bp_agent", &["command".into()], "load")
                 .map_err(anyhow::Error::msg)?;

@@ -407,3 +407,21 @@ fn family_candidates_do_not_depend_on_the_thread_count() {
     let (two, _) = link_families(&fx.records, &opts(2), &quiet);
     assert_eq!(one, two);
 }
+
+#[test]
+fn a_child_whose_record_lost_the_mothers_surname_is_linked_through_a_sibling() {
+    // Father QUINTERO, mother OZUNA; the boy's record kept both surnames,
+    // the girl's only the first. Nothing in the girl's name links her to
+    // the mother, but her brother's does.
+    let father = member("F", "E1", "WILMER", "QUINTERO VILLALOBOS", date(1980, 3, 4), Sex::M, "HND", 900_000);
+    let mother = member("M", "E1", "ROSA", "OZUNA TZUL", date(1983, 3, 4), Sex::F, "HND", 900_001);
+    let boy = member("B", "E1", "JOSUE", "QUINTERO OZUNA", date(2008, 7, 1), Sex::M, "HND", 900_002);
+    let girl = member("G", "E1", "DORA", "QUINTERO", date(2010, 7, 1), Sex::F, "HND", 900_003);
+    let (cands, _) = link_families(&[father.clone(), mother.clone(), boy, girl.clone()], &FamilyOptions::default(), &quiet);
+    let c = cands.iter().find(|c| c.adult == 1 && c.minor == 3).expect("the mother is proposed for the girl");
+    assert_eq!(c.relation, Relation::ParentChild);
+    assert!(c.evidence.iter().any(|w| w == "a likely parent of the child's sibling in this event"), "{:?}", c.evidence);
+    // Without the brother, the mother is not proposed as her parent.
+    let (alone, _) = link_families(&[father, mother, girl], &FamilyOptions::default(), &quiet);
+    assert!(!alone.iter().any(|c| c.adult == 1 && c.relation == Relation::ParentChild), "{alone:?}");
+}

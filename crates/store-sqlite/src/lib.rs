@@ -5,6 +5,7 @@
 mod accounts;
 mod append;
 mod audit;
+mod checkpoint;
 mod project;
 mod queries;
 mod scan;
@@ -15,11 +16,15 @@ mod worklist;
 use kinship_store::{Append, Appended, LogHead, Store, StoreError, StoredEvent};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use checkpoint::{CheckpointPolicy, CheckpointStats};
 
 pub struct SqliteStore {
+    // First, so that it is dropped (its thread stopped) before the writer closes.
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     path: PathBuf,
-    write: Mutex<Connection>,
+    write: Arc<Mutex<Connection>>,
     read: Mutex<Connection>,
 }
 
@@ -54,7 +59,30 @@ impl SqliteStore {
             write.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)?;
         }
         let read = open_reader(path, false)?;
-        Ok(Self { path: path.to_path_buf(), write: Mutex::new(write), read: Mutex::new(read) })
+        Ok(Self { path: path.to_path_buf(), write: Arc::new(Mutex::new(write)), read: Mutex::new(read), checkpointer: Mutex::new(None) })
+    }
+
+    /// Moves WAL checkpoints off the commit path onto a thread of their own
+    /// (see `checkpoint.rs`): for the server, whose requests must not wait
+    /// for a checkpoint's copy and fsyncs. One-shot commands (import,
+    /// rebuild) keep SQLite's automatic checkpoint. Stops when the store is
+    /// dropped.
+    pub fn checkpoint_in_background(&self, policy: CheckpointPolicy) -> Result<Arc<CheckpointStats>, StoreError> {
+        let mut slot = self.checkpointer.lock().map_err(|_| StoreError::Backend("checkpointer poisoned by an earlier panic".into()))?;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.stats.clone());
+        }
+        // The writer's own checkpoint stays as a bound at 4× the thread's
+        // length; journal_size_limit: after a burst, the rewound WAL file is
+        // cut back to 64 MB instead of keeping its largest size on disk.
+        let bound = policy.restart_frames.saturating_mul(4);
+        self.writer()?
+            .execute_batch(&format!("PRAGMA wal_autocheckpoint = {bound}; PRAGMA journal_size_limit = 67108864;"))
+            .map_err(db_err)?;
+        let c = checkpoint::Checkpointer::start(&self.path, Arc::downgrade(&self.write), policy)?;
+        let stats = c.stats.clone();
+        *slot = Some(c);
+        Ok(stats)
     }
 
     pub fn path(&self) -> &Path {

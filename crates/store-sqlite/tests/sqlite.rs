@@ -189,6 +189,9 @@ fn a_data_directory_in_an_older_format_is_refused_with_a_clear_message() {
 #[path = "parts/security.rs"]
 mod security;
 
+#[path = "parts/checkpoint.rs"]
+mod checkpoint;
+
 #[test]
 fn a_format_2_store_gains_the_separated_children_projection_when_opened() {
     let dir = tempfile::tempdir().unwrap();
