@@ -245,7 +245,8 @@ fn identities(profile: Profile, files: &[PathBuf], compare: &[String], threshold
         result.clusters.len()
     );
     for r in &s.rules {
-        eprintln!("  blocking {:<14} {:>12} pairs{}", r.rule, r.pairs, if r.used { "" } else { " (over budget, not used)" });
+        let note = if r.note.is_empty() { String::new() } else { format!(" ({})", r.note) };
+        eprintln!("  blocking {:<14} {:>12} pairs{note}", r.rule, r.pairs);
     }
     for (name, w) in &s.weights {
         let w: Vec<String> = w.iter().map(|x| format!("{x:.1}")).collect();

@@ -157,8 +157,10 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
         return Identities { clusters: vec![], cluster_of: vec![None; n], stats };
     }
 
-    // u from random pairs: the sample grows with the data, within bounds.
-    let samples = (10 * n).clamp(50_000, 2_000_000);
+    // u from random pairs: the sample grows with small files and stops at a
+    // million pairs, enough for levels seen once in 10^5 (the rarer ones are
+    // add-one smoothed), so it costs no more at millions of records.
+    let samples = (10 * n).clamp(50_000, 1_000_000);
     let mut rng = SplitMix(opts.seed);
     let random: Vec<u64> = (0..samples)
         .map(|_| {
@@ -192,18 +194,25 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     let scorer = Scorer { data: &data, cmp, model };
 
     progress("score", 0, pairs.len() as u64);
-    let idx: Vec<usize> = (0..pairs.len()).collect();
-    let weights = par::map(&idx, opts.threads, |&k| {
-        let ij = pairs[k];
-        scorer.weight((ij >> 32) as usize, (ij & 0xFFFF_FFFF) as usize, patterns[k])
-    });
     let min_w = (opts.threshold / (1.0 - opts.threshold).max(1e-12)).log2();
-    let mut edges: Vec<(f64, u32, u32)> = pairs
-        .iter()
-        .zip(&weights)
-        .filter(|&(_, &w)| w >= min_w)
-        .map(|(&ij, &w)| (w, (ij >> 32) as u32, (ij & 0xFFFF_FFFF) as u32))
-        .collect();
+    // Scored a slice at a time, keeping only links: at millions of records
+    // a weight (and an index) per candidate pair would cost more memory
+    // than the pairs themselves.
+    const SLICE: usize = 1 << 20;
+    let mut edges: Vec<(f64, u32, u32)> = Vec::new();
+    for start in (0..pairs.len()).step_by(SLICE) {
+        let idx: Vec<usize> = (start..(start + SLICE).min(pairs.len())).collect();
+        let weights = par::map(&idx, opts.threads, |&k| {
+            let ij = pairs[k];
+            scorer.weight((ij >> 32) as usize, (ij & 0xFFFF_FFFF) as usize, patterns[k])
+        });
+        edges.extend(
+            idx.iter()
+                .zip(&weights)
+                .filter(|&(_, &w)| w >= min_w)
+                .map(|(&k, &w)| (w, (pairs[k] >> 32) as u32, (pairs[k] & 0xFFFF_FFFF) as u32)),
+        );
+    }
     stats.linked_pairs = edges.len();
     edges.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
 
