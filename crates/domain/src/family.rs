@@ -144,6 +144,16 @@ impl Establishment {
             _ => None,
         }
     }
+
+    /// As stored and shown (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Claimed => "claimed",
+            Self::Documented => "documented",
+            Self::Verified => "verified",
+            Self::Inferred => "inferred",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@
 
 use crate::project::{identity_columns, utc};
 use kinship_domain::event::{EncounterRef, Subject};
-use kinship_domain::family::{Establishment, ReviewDecision};
+use kinship_domain::family::ReviewDecision;
 use kinship_domain::person::{Identity, SourceRef};
 use kinship_domain::{Event, FamilyId, FindingId, LinkId, PersonId, SeparationId};
 use std::collections::HashMap;
@@ -305,12 +305,7 @@ impl Fold {
                 }
             },
             Event::MemberAdded { family, person, role, established, by, lead } => {
-                let established = match established {
-                    Establishment::Claimed => "claimed",
-                    Establishment::Documented => "documented",
-                    Establishment::Verified => "verified",
-                    Establishment::Inferred => "inferred",
-                };
+                let established = established.as_str();
                 match self.memberships.entry((*family, *person)) {
                     Entry::Occupied(_) => return Err(exists(&format!("membership of {person} in {family}"))),
                     Entry::Vacant(v) => {

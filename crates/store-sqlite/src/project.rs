@@ -4,7 +4,7 @@
 
 use crate::schema;
 use kinship_domain::event::{EncounterRef, Subject};
-use kinship_domain::family::{Establishment, ReviewDecision};
+use kinship_domain::family::ReviewDecision;
 use kinship_domain::person::{Identity, SourceRef};
 use kinship_domain::{Event, FamilyId, PersonId, name};
 use rusqlite::{Connection, params};
@@ -370,12 +370,7 @@ impl<'c> Projector<'c> {
                 });
             }
             Event::MemberAdded { family, person, role, established, by, lead } => {
-                let established = match established {
-                    Establishment::Claimed => "claimed",
-                    Establishment::Documented => "documented",
-                    Establishment::Verified => "verified",
-                    Establishment::Inferred => "inferred",
-                };
+                let established = established.as_str();
                 self.conn
                     .prepare_cached(
                         "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
