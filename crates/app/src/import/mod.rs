@@ -434,8 +434,29 @@ impl<'e, S: Store> Importer<'e, S> {
         }
         self.now.families.insert(claim.family.clone(), fid);
         let world = self.engine.prepare_view_family(&mut self.cache, fid)?;
-        if world.families.get(&fid).is_some_and(|f| f.member(person).is_some()) {
-            return Ok(()); // already a member (a re-sent or corrected row)
+        if let Some(m) = world.families.get(&fid).and_then(|f| f.member(person)) {
+            // Already a member (a re-sent or corrected row). A role the row
+            // now states differently is not applied silently: there is no
+            // membership correction yet, so a person decides (a finding
+            // holding both roles; nothing of the row is lost).
+            if let Some(new) = claim.role.filter(|r| *r != m.role) {
+                let old = m.role;
+                return self.finding(
+                    &agency,
+                    "family-role-changed",
+                    vec![Subject::Person(person), Subject::Family(fid)],
+                    format!(
+                        "the record {}/{} now gives this person the role {} in family {}, which holds them as {}: check the record and the membership",
+                        row.record.source,
+                        row.record.record_id,
+                        new.as_str(),
+                        claim.family.record_id,
+                        old.as_str()
+                    ),
+                    Some(row.record.clone()),
+                );
+            }
+            return Ok(());
         }
         let role = match claim.role {
             Some(r) => r,

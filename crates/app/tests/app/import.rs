@@ -134,6 +134,27 @@ fn changed_rows_become_corrections_and_history_keeps_both() {
 }
 
 #[test]
+fn a_re_imported_row_with_another_family_role_becomes_a_finding_not_a_silent_change() {
+    let env = env();
+    let p = write(&env, "bp.csv", FAMILY);
+    import(&env, &[&p]);
+    // The source now says the second child is a son.
+    let mut changed: Vec<String> = FAMILY.iter().map(|s| s.to_string()).collect();
+    changed[2] = changed[2].replace(",UNIT,DAUGHTER,", ",UNIT,SON,");
+    let refs: Vec<&str> = changed.iter().map(String::as_str).collect();
+    let p2 = write(&env, "bp2.csv", &refs);
+    let s = import(&env, &[&p2]);
+    assert_eq!(s.files[0].rejected, 0);
+    assert_eq!(s.findings_raised, 1);
+    let found: Vec<_> = env.engine.store.findings(true).unwrap().into_iter().filter(|f| f.kind == "family-role-changed").collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].message.contains("SON") && found[0].message.contains("DAUGHTER"), "{}", found[0].message);
+    assert_eq!(found[0].record.as_ref().map(|r| r.record_id.as_str()), Some("R3"));
+    // Sent again, it is not raised twice.
+    assert_eq!(import(&env, &[&p2]).findings_raised, 0);
+}
+
+#[test]
 fn family_problems_become_findings_and_the_rows_still_load() {
     let env = env();
     let p = write(
