@@ -23,11 +23,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use checkpoint::{CheckpointPolicy, CheckpointStats};
 
 pub struct SqliteStore {
-    // First, so that it is dropped (its thread stopped) before the writer closes.
+    // Fields drop in this order. The checkpointer first (its thread stopped),
+    // then the read-only connection, so that the writer is the last
+    // connection to close: only a read-write last close copies the WAL into
+    // the database and deletes it. Closed last by the reader, the WAL stayed
+    // on disk at its largest size (368 MB after a rebuild), and every later
+    // process re-read all of it to recover the WAL index before its first
+    // read (`verify` 0.48 s instead of 0.35 s).
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
+    read: Mutex<Connection>,
     path: PathBuf,
     write: Arc<Mutex<Connection>>,
-    read: Mutex<Connection>,
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {

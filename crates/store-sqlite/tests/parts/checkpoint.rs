@@ -42,3 +42,20 @@ fn the_background_checkpointer_copies_the_wal_and_lets_it_rewind() {
     assert!(frames < 64, "the WAL was not rewound: {frames} frames after the copy ({stats:?})");
     assert_eq!(store.audit_head().unwrap().position, 1501, "every record is still there");
 }
+
+#[test]
+fn closing_the_store_folds_the_wal_into_the_database_and_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = dir.path().join("kinship.db-wal");
+    {
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        for i in 0..50 {
+            store.audit_append(&conformance_audit::entry(i, "ana", &["P-1"]).unwrap()).unwrap();
+        }
+        assert!(wal.exists(), "written through the WAL");
+    }
+    // A WAL left behind is re-read in full by the next process to open the store.
+    assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0, "the WAL is left on disk after close");
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    assert_eq!(store.audit_head().unwrap().position, 50, "nothing lost");
+}
