@@ -102,6 +102,15 @@ pub enum Command {
         family: FamilyId,
         person: PersonId,
     },
+    /// Corrects the role a member was recorded with (a source re-sent the
+    /// record with another role, or a mistake is found). The membership
+    /// stays; the correction points at the event that recorded the role.
+    CorrectMembership {
+        family: FamilyId,
+        person: PersonId,
+        role: Role,
+        reason: String,
+    },
     RecordSeparation {
         family: FamilyId,
         separation: SeparationId,
@@ -228,7 +237,10 @@ impl Command {
         match self {
             Command::RecordPerson { .. } | Command::AttachRecord { .. } => "person.record",
             Command::CorrectRecord { .. } => "person.correct",
-            Command::FormFamily { .. } | Command::RecordSourceFamily { .. } | Command::AddMember { .. } => "family.form",
+            Command::FormFamily { .. }
+            | Command::RecordSourceFamily { .. }
+            | Command::AddMember { .. }
+            | Command::CorrectMembership { .. } => "family.form",
             Command::DesignateLead { .. } => "family.lead",
             Command::RecordSeparation { .. } | Command::CorrectSeparation { .. } => "separation.record",
             Command::ReviewSeparation { level, .. } => {
@@ -271,7 +283,7 @@ impl Command {
             Command::FormFamily { family, members, .. } => (members.iter().map(|m| m.person).collect(), vec![*family]),
             Command::RecordSourceFamily { family, .. } => (vec![], vec![*family]),
             Command::AddMember { family, member, .. } => (vec![member.person], vec![*family]),
-            Command::DesignateLead { family, person } => (vec![*person], vec![*family]),
+            Command::DesignateLead { family, person } | Command::CorrectMembership { family, person, .. } => (vec![*person], vec![*family]),
             Command::RecordSeparation { family, members, .. } | Command::Reunify { family, members, .. } => {
                 (members.clone(), vec![*family])
             }

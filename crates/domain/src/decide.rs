@@ -274,6 +274,25 @@ pub(crate) fn apply(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &
             }
             Ok(out)
         }
+        Command::CorrectMembership { family, person, role, reason } => {
+            let f = family_of(world, *family)?;
+            let Some(m) = f.member(*person) else {
+                return Err(DomainError::field("not-a-member", "person", format!("person {person} is not in family {family}")));
+            };
+            if m.role == *role {
+                return Err(DomainError::field("role-unchanged", "role", format!("the member already has the role {}", role.as_str())));
+            }
+            non_empty(reason, "reason", "a correction needs a reason")?;
+            Ok(vec![Event::MembershipCorrected {
+                family: *family,
+                person: *person,
+                corrects: m.role_event,
+                role: *role,
+                previous: m.role,
+                reason: reason.clone(),
+                by,
+            }])
+        }
         Command::DesignateLead { family, person } => {
             let f = family_of(world, *family)?;
             match f.member(*person) {

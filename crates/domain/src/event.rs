@@ -178,6 +178,16 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "is_false")]
         lead: bool,
     },
+    /// A member's role corrected; points at the event that recorded the old one.
+    MembershipCorrected {
+        family: FamilyId,
+        person: PersonId,
+        corrects: Uuid,
+        role: Role,
+        previous: Role,
+        reason: String,
+        by: String,
+    },
     LeadDesignated {
         family: FamilyId,
         person: PersonId,
@@ -304,6 +314,7 @@ impl Event {
             Event::AgedOut { .. } => "AgedOut",
             Event::FamilyFormed { .. } => "FamilyFormed",
             Event::MemberAdded { .. } => "MemberAdded",
+            Event::MembershipCorrected { .. } => "MembershipCorrected",
             Event::LeadDesignated { .. } => "LeadDesignated",
             Event::SeparationRecorded { .. } => "SeparationRecorded",
             Event::SeparationReviewed { .. } => "SeparationReviewed",
@@ -337,6 +348,7 @@ impl Event {
             | Event::AgedOut { person, .. } => StreamId::Person(*person),
             Event::FamilyFormed { family, .. }
             | Event::MemberAdded { family, .. }
+            | Event::MembershipCorrected { family, .. }
             | Event::LeadDesignated { family, .. }
             | Event::SeparationRecorded { family, .. }
             | Event::SeparationReviewed { family, .. }

@@ -63,6 +63,9 @@ pub struct Member {
     pub role: Role,
     pub status: MemberStatus,
     pub established: Establishment,
+    /// The event that recorded the current role (what a correction points at).
+    #[serde(skip)]
+    pub role_event: Uuid,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -264,10 +267,22 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
         }
         Event::MemberAdded { family, person, role, established, lead, .. } => {
             if let Some(f) = world.families.get_mut(family) {
-                f.members.push(Member { person: *person, role: *role, status: MemberStatus::Active, established: *established });
+                f.members.push(Member {
+                    person: *person,
+                    role: *role,
+                    status: MemberStatus::Active,
+                    established: *established,
+                    role_event: event_id,
+                });
                 if *lead {
                     f.lead = Some(*person);
                 }
+            }
+        }
+        Event::MembershipCorrected { family, person, role, .. } => {
+            if let Some(m) = world.families.get_mut(family).and_then(|f| f.members.iter_mut().find(|m| m.person == *person)) {
+                m.role = *role;
+                m.role_event = event_id;
             }
         }
         Event::LeadDesignated { family, person, .. } => {

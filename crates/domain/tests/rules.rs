@@ -396,6 +396,34 @@ fn permission_importer_and_admin_are_allowed() {
 // ===========================================================================
 
 #[test]
+fn a_member_s_role_is_corrected_pointing_at_the_event_that_recorded_it() {
+    let mut w = World::default();
+    let pl = perez_lopez(&mut w);
+    let fix = |role, reason: &str| Command::CorrectMembership { family: pl.family, person: pl.son, role, reason: reason.into() };
+    let before = w.families[&pl.family].member(pl.son).unwrap().role_event;
+    let events = ok(&mut w, meta(agent()), fix(Role::Child, "birth certificate names no sex"));
+    match &events[..] {
+        [Event::MembershipCorrected { corrects, role, previous, .. }] => {
+            assert_eq!((*corrects, *role, *previous), (before, Role::Child, Role::Son));
+        }
+        other => panic!("{other:?}"),
+    }
+    let m = w.families[&pl.family].member(pl.son).unwrap();
+    assert_eq!((m.role, m.status), (Role::Child, MemberStatus::Active), "only the role changes");
+    assert_ne!(m.role_event, before, "a next correction points at this one");
+    assert_eq!(refused(&w, meta(agent()), fix(Role::Child, "again")).rule, "role-unchanged");
+    let err = refused(&w, meta(agent()), fix(Role::Son, " "));
+    assert_eq!((err.rule, err.field), ("required", Some("reason")));
+    let stranger = aunt(&mut w);
+    let err = refused(
+        &w,
+        meta(agent()),
+        Command::CorrectMembership { family: pl.family, person: stranger, role: Role::Aunt, reason: "x".into() },
+    );
+    assert_eq!(err.rule, "not-a-member");
+}
+
+#[test]
 fn unit_of_adult_mother_and_young_son_is_accepted() {
     let mut w = World::default();
     let (m, s) = (mother(&mut w), son(&mut w));

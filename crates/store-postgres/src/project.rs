@@ -229,6 +229,15 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                     self.refresh_separated(&fid)?;
                 }
             }
+            Event::MembershipCorrected { family, person, role, .. } => {
+                let fid = family.to_string();
+                self.db.exec(
+                    "UPDATE memberships SET role = $3 WHERE family_id = $1 AND person_id = $2",
+                    &[&fid, &person.to_string(), &role.as_str()],
+                )?;
+                // The separated-children lists name each parent's role.
+                self.refresh_separated(&fid)?;
+            }
             Event::LeadDesignated { family, person, .. } => {
                 self.db.exec("UPDATE families SET lead = $2 WHERE id = $1", &[&family.to_string(), &person.to_string()])?;
             }

@@ -323,6 +323,11 @@ impl Fold {
                     f.lead = Some(*person);
                 }
             }
+            Event::MembershipCorrected { family, person, role, .. } => {
+                if let Some(m) = self.memberships.get_mut(&(*family, *person)) {
+                    m.role = role.as_str();
+                }
+            }
             Event::LeadDesignated { family, person, .. } => {
                 if let Some(f) = self.families.get_mut(family) {
                     f.lead = Some(*person);

@@ -389,6 +389,14 @@ impl<'c> Projector<'c> {
                     self.refresh_separated(&family.to_string())?;
                 }
             }
+            Event::MembershipCorrected { family, person, role, .. } => {
+                self.exec(
+                    "UPDATE memberships SET role = ?3 WHERE family_id = ?1 AND person_id = ?2",
+                    params![family.to_string(), person.to_string(), role.as_str()],
+                )?;
+                // The separated-children lists name each parent's role.
+                self.refresh_separated(&family.to_string())?;
+            }
             Event::LeadDesignated { family, person, .. } => self.lead(family, person)?,
             Event::SeparationRecorded { family, separation, members, reason_code, policy, narrative, approved_by, recorded_by, at } => {
                 self.exec(

@@ -156,6 +156,22 @@ pub fn separated_children_follow_the_log(make: Factory<'_>) -> Check {
     if dad.person.custody.status != "released" {
         return Err(format!("the father's brief is stale: {dad:?}"));
     }
+    // A role corrected: the list names the parent by the corrected role.
+    log.add(Event::MembershipCorrected {
+        family,
+        person: father,
+        corrects: uuid::Uuid::nil(),
+        role: Role::LegalGuardian,
+        previous: Role::Father,
+        reason: "custody order".into(),
+        by: "sup".into(),
+    })?;
+    let rows = err(store.separated_children(jiff::civil::date(2000, 6, 1)))?;
+    let son_row = rows.iter().find(|r| r.child.id == son).ok_or("the son is no longer listed")?;
+    let dad = son_row.parents.iter().find(|p| p.person.id == father).ok_or("the guardian is not listed")?;
+    if dad.role != "LEGAL_GUARDIAN" {
+        return Err(format!("the corrected role is not shown: {dad:?}"));
+    }
     let live = err(store.projection_dump())?;
     err(store.rebuild(&mut |_| {}))?;
     let rebuilt = err(store.projection_dump())?;

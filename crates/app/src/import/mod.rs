@@ -237,7 +237,7 @@ impl<'e, S: Store> Importer<'e, S> {
         // record cannot create a second person. Corrections add the content.
         let base = format!("import:{}:{}", row.record.source, row.record.record_id);
         let custody = Some((agency.clone(), row.encounter.station.clone()));
-        let outcome;
+        let mut outcome;
         let mut family_done = false;
         let pid = if let Some(pid) = self.person_by_record(&row.record) {
             // Seen before: identical content is a no-op, changed content a correction.
@@ -333,7 +333,11 @@ impl<'e, S: Store> Importer<'e, S> {
         self.touched.encounter(&row.encounter, pid, row.identity.birth.map(|b| b.date), row.family.is_some());
         match &row.family {
             Some(_) if family_done => {}
-            Some(claim) => self.claim_family(row, claim, pid, &base)?,
+            Some(claim) => {
+                if self.claim_family(row, claim, pid, &base)? && matches!(outcome, RowOutcome::Unchanged) {
+                    outcome = RowOutcome::Corrected;
+                }
+            }
             None => {
                 use kinship_domain::family::Classification::{FamilyGroupMember, FamilyUnitMember};
                 if let Some(c @ (FamilyUnitMember | FamilyGroupMember)) = row.details.classification {
@@ -422,8 +426,9 @@ impl<'e, S: Store> Importer<'e, S> {
     }
 
     /// A known person (attached or re-sent record) and the family the row
-    /// names: the family's own commands.
-    fn claim_family(&mut self, row: &Row, claim: &row::FamilyClaim, person: PersonId, base: &str) -> Result<(), AppError> {
+    /// names: the family's own commands. Answers whether a membership was
+    /// corrected (the row is then a correction, not unchanged).
+    fn claim_family(&mut self, row: &Row, claim: &row::FamilyClaim, person: PersonId, base: &str) -> Result<bool, AppError> {
         let agency = row.record.source.clone();
         let (fid, form) = self.family_for(row, claim)?;
         if let Some(form) = form {
@@ -435,28 +440,21 @@ impl<'e, S: Store> Importer<'e, S> {
         self.now.families.insert(claim.family.clone(), fid);
         let world = self.engine.prepare_view_family(&mut self.cache, fid)?;
         if let Some(m) = world.families.get(&fid).and_then(|f| f.member(person)) {
-            // Already a member (a re-sent or corrected row). A role the row
-            // now states differently is not applied silently: there is no
-            // membership correction yet, so a person decides (a finding
-            // holding both roles; nothing of the row is lost).
-            if let Some(new) = claim.role.filter(|r| *r != m.role) {
-                let old = m.role;
-                return self.finding(
-                    &agency,
-                    "family-role-changed",
-                    vec![Subject::Person(person), Subject::Family(fid)],
-                    format!(
-                        "the record {}/{} now gives this person the role {} in family {}, which holds them as {}: check the record and the membership",
-                        row.record.source,
-                        row.record.record_id,
-                        new.as_str(),
-                        claim.family.record_id,
-                        old.as_str()
-                    ),
-                    Some(row.record.clone()),
-                );
-            }
-            return Ok(());
+            // Already a member (a re-sent or corrected row): a role the row
+            // now states differently corrects the membership, pointing at the
+            // event that recorded the old role.
+            let Some(role) = claim.role.filter(|r| *r != m.role) else { return Ok(false) };
+            // Keyed by the event it corrects: a role changed back and forth
+            // is a new correction each time, a re-sent one is not.
+            let corrects = m.role_event;
+            let cmd = Command::CorrectMembership {
+                family: fid,
+                person,
+                role,
+                reason: format!("re-imported record {}/{} gives the role {}", row.record.source, row.record.record_id, role.as_str()),
+            };
+            self.run(&agency, format!("{base}:role:{corrects}:{}", role.as_str()), &cmd)?;
+            return Ok(true);
         }
         let role = match claim.role {
             Some(r) => r,
@@ -477,15 +475,17 @@ impl<'e, S: Store> Importer<'e, S> {
                         name: row.identity.name.display(),
                     });
                 }
-                Ok(())
+                Ok(false)
             }
-            Err(AppError::Domain(e)) => self.finding(
-                &agency,
-                "family-claim-refused",
-                vec![Subject::Person(person), Subject::Family(fid)],
-                format!("the record places this person in family {}, but: {}", claim.family.record_id, e.message),
-                Some(row.record.clone()),
-            ),
+            Err(AppError::Domain(e)) => self
+                .finding(
+                    &agency,
+                    "family-claim-refused",
+                    vec![Subject::Person(person), Subject::Family(fid)],
+                    format!("the record places this person in family {}, but: {}", claim.family.record_id, e.message),
+                    Some(row.record.clone()),
+                )
+                .map(|()| false),
             Err(e) => Err(e),
         }
     }

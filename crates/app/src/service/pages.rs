@@ -73,6 +73,7 @@ pub fn event_class(e: &Event) -> &'static str {
         Event::JoinedFamily { .. }
         | Event::FamilyFormed { .. }
         | Event::MemberAdded { .. }
+        | Event::MembershipCorrected { .. }
         | Event::LeadDesignated { .. }
         | Event::SeparationRecorded { .. }
         | Event::SeparationReviewed { .. }

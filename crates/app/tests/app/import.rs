@@ -2,6 +2,7 @@
 //! finding, never a lost row.
 
 use crate::{env, import, import_tz, write};
+use kinship_domain::family::Role;
 use kinship_domain::{ANumber, Event, StreamId};
 use kinship_store::{SearchQuery, Store};
 
@@ -134,24 +135,47 @@ fn changed_rows_become_corrections_and_history_keeps_both() {
 }
 
 #[test]
-fn a_re_imported_row_with_another_family_role_becomes_a_finding_not_a_silent_change() {
+fn a_re_imported_row_with_another_family_role_becomes_a_membership_correction() {
     let env = env();
     let p = write(&env, "bp.csv", FAMILY);
     import(&env, &[&p]);
+    let maria =
+        || env.engine.store.search(&SearchQuery { name: Some("maria jose".into()), limit: 1, ..Default::default() }).unwrap().remove(0);
+    let fid = maria().family.unwrap().family;
+    let role_of = || {
+        let world = env.engine.family_state(fid).unwrap();
+        world.families[&fid].member(maria().id).unwrap().role
+    };
+    assert_eq!(role_of(), Role::Daughter);
     // The source now says the second child is a son.
     let mut changed: Vec<String> = FAMILY.iter().map(|s| s.to_string()).collect();
     changed[2] = changed[2].replace(",UNIT,DAUGHTER,", ",UNIT,SON,");
     let refs: Vec<&str> = changed.iter().map(String::as_str).collect();
     let p2 = write(&env, "bp2.csv", &refs);
     let s = import(&env, &[&p2]);
-    assert_eq!(s.files[0].rejected, 0);
-    assert_eq!(s.findings_raised, 1);
-    let found: Vec<_> = env.engine.store.findings(true).unwrap().into_iter().filter(|f| f.kind == "family-role-changed").collect();
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].message.contains("SON") && found[0].message.contains("DAUGHTER"), "{}", found[0].message);
-    assert_eq!(found[0].record.as_ref().map(|r| r.record_id.as_str()), Some("R3"));
-    // Sent again, it is not raised twice.
-    assert_eq!(import(&env, &[&p2]).findings_raised, 0);
+    assert_eq!((s.files[0].unchanged, s.files[0].corrected, s.files[0].rejected), (2, 1, 0));
+    assert_eq!(role_of(), Role::Son);
+    // The correction points at the event that recorded the old role; both stay in the log.
+    let history = env.engine.store.read_stream(&StreamId::Family(fid)).unwrap();
+    let added = history
+        .iter()
+        .find(|e| matches!(e.event(), Ok(Event::MemberAdded { person, .. }) if person == maria().id))
+        .expect("the original membership event");
+    match history.iter().find(|e| e.event_type == "MembershipCorrected").unwrap().event().unwrap() {
+        Event::MembershipCorrected { corrects, role, previous, .. } => {
+            assert_eq!((corrects, role, previous), (added.id, Role::Son, Role::Daughter));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Sent again: nothing new. Changed back: a second correction.
+    let head = env.engine.store.head().unwrap();
+    assert_eq!(import(&env, &[&p2]).files[0].unchanged, 3);
+    assert_eq!(env.engine.store.head().unwrap(), head);
+    assert_eq!(import(&env, &[&p]).files[0].corrected, 1);
+    assert_eq!(role_of(), Role::Daughter);
+    let live = env.engine.store.projection_dump().unwrap();
+    env.engine.store.rebuild(&mut |_| {}).unwrap();
+    assert_eq!(live, env.engine.store.projection_dump().unwrap(), "rebuild = live");
 }
 
 #[test]
