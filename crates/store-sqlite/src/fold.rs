@@ -11,7 +11,7 @@
 //! that position. Where the live SQL updates a row that does not exist, the
 //! fold changes nothing.
 
-use crate::project::{identity_columns, utc};
+use crate::project::{PersonRow, identity_columns, utc};
 use kinship_domain::event::{EncounterRef, Subject};
 use kinship_domain::family::ReviewDecision;
 use kinship_domain::person::{Identity, SourceRef};
@@ -23,23 +23,22 @@ use uuid::Uuid;
 /// A `persons` row; `num` is its place in [`Fold::persons`] plus one (the
 /// live store numbers persons in the order they were recorded).
 pub struct Person {
-    pub id: PersonId,
-    /// given, family, birth date, sex, citizenship, A-number.
-    pub identity: [Option<String>; 6],
-    pub birth_estimated: bool,
-    pub first_encountered: String,
-    pub first_encountered_utc: String,
-    pub custody_status: &'static str,
-    pub custody_agency: Option<String>,
-    pub custody_facility: Option<String>,
-    pub custody_since: Option<String>,
-    pub pending_transfer_to: Option<String>,
-    pub us_address: Option<String>,
-    pub family_id: Option<FamilyId>,
-    pub referred_at: Option<String>,
-    pub aged_out: bool,
+    pub row: PersonRow,
     /// The person's records (indexes into [`Fold::records`]), for the first encounter.
     records: Vec<u32>,
+}
+
+impl std::ops::Deref for Person {
+    type Target = PersonRow;
+    fn deref(&self) -> &PersonRow {
+        &self.row
+    }
+}
+
+impl std::ops::DerefMut for Person {
+    fn deref_mut(&mut self) -> &mut PersonRow {
+        &mut self.row
+    }
 }
 
 pub struct Record {
@@ -184,23 +183,8 @@ impl Fold {
                     return Err(exists(&format!("person {person}")));
                 }
                 self.person_index.insert(*person, self.persons.len() as u32);
-                self.persons.push(Person {
-                    id: *person,
-                    identity: identity_columns(identity),
-                    birth_estimated: identity.birth.is_some_and(|b| b.estimated),
-                    first_encountered: s(&encounter.at),
-                    first_encountered_utc: utc(&encounter.at),
-                    custody_status: if custody.is_some() { "in_custody" } else { "none" },
-                    custody_agency: custody.as_ref().map(|c| c.agency.clone()),
-                    custody_facility: custody.as_ref().and_then(|c| c.facility.clone()),
-                    custody_since: custody.as_ref().map(|_| s(&encounter.at)),
-                    pending_transfer_to: None,
-                    us_address: None,
-                    family_id: family.as_ref().map(|l| l.family),
-                    referred_at: None,
-                    aged_out: false,
-                    records: Vec::new(),
-                });
+                let row = PersonRow::recorded(*person, identity, encounter, custody.as_ref(), family.as_ref());
+                self.persons.push(Person { row, records: Vec::new() });
                 self.record(person, record, id, true, encounter)?;
                 if let Some(c) = custody {
                     self.custody(pos, person, &encounter.at, "booked_in", Some(&c.agency), c.facility.as_deref(), None);

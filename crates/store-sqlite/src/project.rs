@@ -3,7 +3,7 @@
 //! (`fold.rs`), to the same rows: the rebuild-equals-live tests check it.
 
 use crate::schema;
-use kinship_domain::event::{EncounterRef, Subject};
+use kinship_domain::event::{Custodian, EncounterRef, FamilyLink, Subject};
 use kinship_domain::family::ReviewDecision;
 use kinship_domain::person::{Identity, SourceRef};
 use kinship_domain::{Event, FamilyId, PersonId, name};
@@ -26,27 +26,108 @@ struct CustodyRow<'a> {
     detail: Option<&'a str>,
 }
 
-/// A person inserted by this transaction but not written yet: the events
-/// that follow a `PersonRecorded` in the same batch (book-in, joining a
-/// family) change this row in memory, and the row is written once, whole.
-/// Written (in the order recorded) before anything reads `persons`, and at
-/// the end of the batch.
+/// One `persons` row before it is written, as both writers hold it: the
+/// live projector (a person recorded in this batch, whose following events
+/// change the row in memory) and the rebuild (every person).
+pub struct PersonRow {
+    pub id: PersonId,
+    /// given, family, birth date, sex, citizenship, A-number.
+    pub identity: [Option<String>; 6],
+    pub birth_estimated: bool,
+    pub first_encountered: String,
+    pub first_encountered_utc: String,
+    pub custody_status: &'static str,
+    pub custody_agency: Option<String>,
+    pub custody_facility: Option<String>,
+    pub custody_since: Option<String>,
+    pub pending_transfer_to: Option<String>,
+    pub us_address: Option<String>,
+    pub family_id: Option<FamilyId>,
+    pub referred_at: Option<String>,
+    pub aged_out: bool,
+}
+
+/// The insert [`PersonRow::insert`] binds; `num` NULL lets SQLite number the row.
+pub(crate) const INSERT_PERSON: &str = "INSERT INTO persons (num, id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, \
+     first_encountered, first_encountered_utc, custody_status, custody_agency, custody_facility, custody_since, \
+     pending_transfer_to, us_address, family_id, referred_at, aged_out) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+
+impl PersonRow {
+    /// The row as a `PersonRecorded` leaves it.
+    pub(crate) fn recorded(
+        person: PersonId,
+        identity: &Identity,
+        encounter: &EncounterRef,
+        custody: Option<&Custodian>,
+        family: Option<&FamilyLink>,
+    ) -> Self {
+        Self {
+            id: person,
+            identity: identity_columns(identity),
+            birth_estimated: identity.birth.is_some_and(|b| b.estimated),
+            first_encountered: encounter.at.as_str().to_string(),
+            first_encountered_utc: utc(&encounter.at),
+            custody_status: if custody.is_some() { "in_custody" } else { "none" },
+            custody_agency: custody.map(|c| c.agency.clone()),
+            custody_facility: custody.and_then(|c| c.facility.clone()),
+            custody_since: custody.map(|_| encounter.at.as_str().to_string()),
+            pending_transfer_to: None,
+            us_address: None,
+            family_id: family.map(|l| l.family),
+            referred_at: None,
+            aged_out: false,
+        }
+    }
+
+    /// Writes the row with [`INSERT_PERSON`].
+    pub(crate) fn insert(&self, insert: &mut rusqlite::Statement<'_>, num: Option<i64>) -> rusqlite::Result<()> {
+        let [given, family, birth, sex, citizenship, a_number] = &self.identity;
+        insert.execute(params![
+            num,
+            self.id.to_string(),
+            given,
+            family,
+            birth,
+            self.birth_estimated,
+            sex,
+            citizenship,
+            a_number,
+            self.first_encountered,
+            self.first_encountered_utc,
+            self.custody_status,
+            self.custody_agency,
+            self.custody_facility,
+            self.custody_since,
+            self.pending_transfer_to,
+            self.us_address,
+            self.family_id.map(|f| f.to_string()),
+            self.referred_at,
+            self.aged_out
+        ])?;
+        Ok(())
+    }
+}
+
+/// A person inserted by this transaction but not written yet, with its
+/// name-index tokens. Written (in the order recorded) before anything reads
+/// `persons`, and at the end of the batch.
 struct NewPerson {
-    id: String,
-    identity: [Option<String>; 6],
-    birth_estimated: bool,
-    first_encountered: String,
-    first_encountered_utc: String,
-    custody_status: &'static str,
-    custody_agency: Option<String>,
-    custody_facility: Option<String>,
-    custody_since: Option<String>,
-    pending_transfer_to: Option<String>,
-    us_address: Option<String>,
-    family_id: Option<String>,
-    referred_at: Option<String>,
-    aged_out: bool,
+    row: PersonRow,
     tokens: String,
+}
+
+impl std::ops::Deref for NewPerson {
+    type Target = PersonRow;
+    fn deref(&self) -> &PersonRow {
+        &self.row
+    }
+}
+
+impl std::ops::DerefMut for NewPerson {
+    fn deref_mut(&mut self) -> &mut PersonRow {
+        &mut self.row
+    }
 }
 
 /// A family formed in this transaction, not written yet (see [`NewPerson`]).
@@ -126,36 +207,10 @@ impl<'c> Projector<'c> {
     /// `persons` or `families` in SQL, and before commit.
     pub fn finish(&mut self) -> rusqlite::Result<()> {
         if !self.persons.is_empty() {
-            let mut insert = self.conn.prepare_cached(
-                "INSERT INTO persons (id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, \
-                 first_encountered, first_encountered_utc, custody_status, custody_agency, custody_facility, custody_since, \
-                 pending_transfer_to, us_address, family_id, referred_at, aged_out) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-            )?;
+            let mut insert = self.conn.prepare_cached(INSERT_PERSON)?;
             let mut names = self.conn.prepare_cached("INSERT INTO person_names (rowid, tokens) VALUES (?1, ?2)")?;
             for p in self.persons.drain(..) {
-                let [given, family, birth, sex, citizenship, a_number] = &p.identity;
-                insert.execute(params![
-                    p.id,
-                    given,
-                    family,
-                    birth,
-                    p.birth_estimated,
-                    sex,
-                    citizenship,
-                    a_number,
-                    p.first_encountered,
-                    p.first_encountered_utc,
-                    p.custody_status,
-                    p.custody_agency,
-                    p.custody_facility,
-                    p.custody_since,
-                    p.pending_transfer_to,
-                    p.us_address,
-                    p.family_id,
-                    p.referred_at,
-                    p.aged_out
-                ])?;
+                p.insert(&mut insert, None)?;
                 if !p.tokens.is_empty() {
                     names.execute(params![self.conn.last_insert_rowid(), p.tokens])?;
                 }
@@ -203,23 +258,8 @@ impl<'c> Projector<'c> {
                 let i = identity;
                 let tokens = name_tokens(i.name.given.as_deref(), i.name.family.as_deref());
                 self.person_index.insert(*person, self.persons.len());
-                self.persons.push(NewPerson {
-                    id: person.to_string(),
-                    identity: identity_columns(i),
-                    birth_estimated: i.birth.is_some_and(|b| b.estimated),
-                    first_encountered: encounter.at.as_str().to_string(),
-                    first_encountered_utc: utc(&encounter.at),
-                    custody_status: if custody.is_some() { "in_custody" } else { "none" },
-                    custody_agency: custody.as_ref().map(|c| c.agency.clone()),
-                    custody_facility: custody.as_ref().and_then(|c| c.facility.clone()),
-                    custody_since: custody.as_ref().map(|_| encounter.at.as_str().to_string()),
-                    pending_transfer_to: None,
-                    us_address: None,
-                    family_id: family.as_ref().map(|l| l.family.to_string()),
-                    referred_at: None,
-                    aged_out: false,
-                    tokens,
-                });
+                let row = PersonRow::recorded(*person, i, encounter, custody.as_ref(), family.as_ref());
+                self.persons.push(NewPerson { row, tokens });
                 self.record(person, record, id, true, encounter)?;
                 if let Some(c) = custody {
                     // The book-in's line of the custody history, as `BookedIn` writes it.
@@ -339,12 +379,11 @@ impl<'c> Projector<'c> {
                 )?;
             }
             Event::JoinedFamily { person, family, .. } => {
-                let fid = family.to_string();
                 self.person(
                     person,
-                    |p| p.family_id = Some(fid.clone()),
+                    |p| p.family_id = Some(*family),
                     "UPDATE persons SET family_id = ?2 WHERE id = ?1",
-                    params![person.to_string(), fid],
+                    params![person.to_string(), family.to_string()],
                 )?;
             }
             Event::ReferredForProsecution { person, at, .. } => {

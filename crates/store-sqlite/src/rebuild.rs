@@ -8,7 +8,7 @@
 //! statement (and a full-text flush) per event: 30 k events/s.
 
 use crate::fold::{Custody, Fold};
-use crate::project::name_tokens;
+use crate::project::{INSERT_PERSON, name_tokens};
 use crate::{db_err, open_reader, schema, uuid_of};
 use kinship_domain::Event;
 use kinship_store::StoreError;
@@ -153,38 +153,12 @@ fn write(tx: &Transaction<'_>, fold: &mut Fold) -> rusqlite::Result<()> {
     write_custody(tx, &mut fold.custody)?;
     tx.execute_batch("CREATE TEMP TABLE rebuild_names (num INTEGER PRIMARY KEY, tokens TEXT NOT NULL);")?;
     {
-        let mut insert = tx.prepare(
-            "INSERT INTO persons (num, id, given, family, birth_date, birth_estimated, sex, citizenship, a_number, \
-             first_encountered, first_encountered_utc, custody_status, custody_agency, custody_facility, custody_since, \
-             pending_transfer_to, us_address, family_id, referred_at, aged_out) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-        )?;
+        let mut insert = tx.prepare(INSERT_PERSON)?;
         let mut names = tx.prepare("INSERT INTO temp.rebuild_names (num, tokens) VALUES (?1, ?2)")?;
         for (i, p) in std::mem::take(&mut fold.persons).into_iter().enumerate() {
             let num = i as i64 + 1;
-            let [given, family, birth, sex, citizenship, a_number] = &p.identity;
-            insert.execute(params![
-                num,
-                p.id.to_string(),
-                given,
-                family,
-                birth,
-                p.birth_estimated,
-                sex,
-                citizenship,
-                a_number,
-                p.first_encountered,
-                p.first_encountered_utc,
-                p.custody_status,
-                p.custody_agency,
-                p.custody_facility,
-                p.custody_since,
-                p.pending_transfer_to,
-                p.us_address,
-                p.family_id.map(|f| f.to_string()),
-                p.referred_at,
-                p.aged_out
-            ])?;
+            p.insert(&mut insert, Some(num))?;
+            let [given, family, ..] = &p.identity;
             let tokens = name_tokens(given.as_deref(), family.as_deref());
             if !tokens.is_empty() {
                 names.execute(params![num, tokens])?;
