@@ -171,12 +171,7 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 self.custody(pos, person, at, row, "UPDATE persons SET pending_transfer_to = NULL WHERE id = $2", None)?;
             }
             Event::Released { person, at, us_address, conditions, .. } => {
-                let detail = match (us_address, conditions) {
-                    (Some(a), Some(c)) => format!("address: {a}; conditions: {c}"),
-                    (Some(a), None) => format!("address: {a}"),
-                    (None, Some(c)) => format!("no U.S. address; conditions: {c}"),
-                    (None, None) => "no U.S. address".to_string(),
-                };
+                let detail = kinship_store::release_detail(us_address.as_deref(), conditions.as_deref());
                 let row = CustodyRow { kind: "released", agency: None, facility: None, detail: Some(&detail) };
                 let update = "UPDATE persons SET custody_status = 'released', custody_agency = NULL, custody_facility = NULL, \
                               custody_since = $3, pending_transfer_to = NULL, us_address = $8 WHERE id = $2";

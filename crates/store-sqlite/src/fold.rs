@@ -234,12 +234,7 @@ impl Fold {
                 }
             }
             Event::Released { person, at, us_address, conditions, .. } => {
-                let detail = match (us_address, conditions) {
-                    (Some(a), Some(c)) => format!("address: {a}; conditions: {c}"),
-                    (Some(a), None) => format!("address: {a}"),
-                    (None, Some(c)) => format!("no U.S. address; conditions: {c}"),
-                    (None, None) => "no U.S. address".to_string(),
-                };
+                let detail = kinship_store::release_detail(us_address.as_deref(), conditions.as_deref());
                 self.custody(pos, person, at, "released", None, None, Some(detail));
                 if let Some(p) = self.person_mut(person) {
                     p.custody_status = "released";

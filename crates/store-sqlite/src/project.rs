@@ -341,13 +341,8 @@ impl<'c> Projector<'c> {
                 )?;
             }
             Event::Released { person, at, us_address, conditions, .. } => {
-                let detail = match (us_address, conditions) {
-                    (Some(a), Some(c)) => Some(format!("address: {a}; conditions: {c}")),
-                    (Some(a), None) => Some(format!("address: {a}")),
-                    (None, Some(c)) => Some(format!("no U.S. address; conditions: {c}")),
-                    (None, None) => Some("no U.S. address".to_string()),
-                };
-                self.custody(pos, person, at, CustodyRow { kind: "released", agency: None, facility: None, detail: detail.as_deref() })?;
+                let detail = kinship_store::release_detail(us_address.as_deref(), conditions.as_deref());
+                self.custody(pos, person, at, CustodyRow { kind: "released", agency: None, facility: None, detail: Some(&detail) })?;
                 self.person(
                     person,
                     |p| {

@@ -161,3 +161,14 @@ impl PersonRow {
         }
     }
 }
+
+/// The custody history's detail for a release, as every backend writes it:
+/// a release without a U.S. address is allowed but says so.
+pub fn release_detail(us_address: Option<&str>, conditions: Option<&str>) -> String {
+    match (us_address, conditions) {
+        (Some(a), Some(c)) => format!("address: {a}; conditions: {c}"),
+        (Some(a), None) => format!("address: {a}"),
+        (None, Some(c)) => format!("no U.S. address; conditions: {c}"),
+        (None, None) => "no U.S. address".to_string(),
+    }
+}

@@ -404,6 +404,12 @@ impl<'e, S: Store> Importer<'e, S> {
         if claim.role.is_none() {
             self.role_missing(row, claim, fid, person)?;
         }
+        self.summarise_member(row, fid, person, role);
+        Ok(())
+    }
+
+    /// A family this import created is checked whole at the end: note the member.
+    fn summarise_member(&mut self, row: &Row, fid: FamilyId, person: PersonId, role: Role) {
         if let Some(Some(summary)) = self.touched.families.get_mut(&fid) {
             summary.members.push(quality::MemberSummary {
                 person,
@@ -412,7 +418,6 @@ impl<'e, S: Store> Importer<'e, S> {
                 name: row.identity.name.display(),
             });
         }
-        Ok(())
     }
 
     fn role_missing(&mut self, row: &Row, claim: &row::FamilyClaim, fid: FamilyId, person: PersonId) -> Result<(), AppError> {
@@ -467,14 +472,7 @@ impl<'e, S: Store> Importer<'e, S> {
             Command::AddMember { family: fid, member: NewMember { person, role, established: Establishment::Claimed }, source_claim: true };
         match self.run(&agency, format!("{base}:member"), &cmd) {
             Ok(()) => {
-                if let Some(Some(summary)) = self.touched.families.get_mut(&fid) {
-                    summary.members.push(quality::MemberSummary {
-                        person,
-                        role,
-                        birth: row.identity.birth.map(|b| b.date),
-                        name: row.identity.name.display(),
-                    });
-                }
+                self.summarise_member(row, fid, person, role);
                 Ok(false)
             }
             Err(AppError::Domain(e)) => self

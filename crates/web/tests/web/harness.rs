@@ -182,11 +182,18 @@ pub async fn seed(s: &Server) -> World {
 /// under a prosecution reason (FMPC): the child is then a separated child,
 /// and the parent's 48-hour referral clock runs.
 pub async fn separate_parent_for_prosecution(s: &Server, w: &World) {
+    separate_parent_as(s, w, "bp_supervisor").await;
+}
+
+/// The same separation, recorded by a token of `role` at Border Patrol;
+/// answers its id.
+pub async fn separate_parent_as(s: &Server, w: &World, role: &str) -> kinship_domain::SeparationId {
+    let separation = kinship_domain::SeparationId::new_v7();
     ok(
-        &s.token("bp_supervisor", "BP", &["command"]),
+        &s.token(role, "BP", &["command"]),
         &Command::RecordSeparation {
             family: w.family,
-            separation: kinship_domain::SeparationId::new_v7(),
+            separation,
             members: vec![w.parent],
             reason_code: "FMPC".into(),
             policy: None,
@@ -195,4 +202,5 @@ pub async fn separate_parent_for_prosecution(s: &Server, w: &World) {
         },
     )
     .await;
+    separation
 }

@@ -6,7 +6,7 @@
 
 use crate::harness::*;
 use kinship_domain::event::Subject;
-use kinship_domain::{Command, FindingId, PersonId, SeparationId};
+use kinship_domain::{Command, FindingId, PersonId};
 use kinship_store::AuditQuery;
 use kinship_web::client::{Client, Response};
 
@@ -243,20 +243,7 @@ async fn report_pages_list_separated_children_clocks_and_findings() {
 async fn forms_post_commands_through_the_service_with_csrf_and_field_errors() {
     let s = Server::start().await;
     let w = seed(&s).await;
-    let separation = SeparationId::new_v7();
-    ok(
-        &s.token("bp_agent", "BP", &["command"]),
-        &Command::RecordSeparation {
-            family: w.family,
-            separation,
-            members: vec![w.parent],
-            reason_code: "FMPC".into(),
-            policy: None,
-            narrative: "referred for prosecution".into(),
-            approved_by: "sup.alvarez".into(),
-        },
-    )
-    .await;
+    let separation = separate_parent_as(&s, &w, "bp_agent").await;
     let (sup, csrf) = log_in(&s, "bp.sup", "bp_supervisor", "BP").await;
     let child = format!("/people/{}", w.child);
     let page = text(&sup.get(&format!("{child}?purpose=review")).await.unwrap());
