@@ -141,8 +141,8 @@ struct NewFamily {
 }
 
 /// Encounter keys known to exist in this transaction: the second record of
-/// an encounter skips the `INSERT OR IGNORE`. Bounded, as rebuild runs one
-/// projector over the whole log.
+/// an encounter skips the `INSERT OR IGNORE`. Bounded, as one projector
+/// serves a whole append batch (an import chunk of thousands of rows).
 const KNOWN_ENCOUNTERS: usize = 100_000;
 
 pub struct Projector<'c> {
