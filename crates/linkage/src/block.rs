@@ -209,7 +209,14 @@ fn cut_groups(blocks: impl Iterator<Item = (usize, usize, u64)>) -> Vec<(usize, 
 
 impl Used {
     fn whole(n: usize, keys: &[(u64, u32)], max_block: usize) -> Self {
-        let mut u = Used { shape: Shape::Whole, order: Vec::new(), rough: Vec::new(), block_of: vec![NONE; n], pos: Vec::new(), groups: Vec::new() };
+        let mut u = Used {
+            shape: Shape::Whole,
+            order: Vec::new(),
+            rough: Vec::new(),
+            block_of: vec![NONE; n],
+            pos: Vec::new(),
+            groups: Vec::new(),
+        };
         let mut spans = Vec::new();
         for (b, block) in keys.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() >= 2 && b.len() <= max_block).enumerate() {
             let s = u.order.len();
@@ -258,7 +265,14 @@ impl Used {
             spans.push((s, s + block.len(), block.len() as u64));
             s += block.len();
         }
-        Used { shape: Shape::Rough, order: Vec::new(), rough: v, block_of: Vec::new(), pos: Vec::new(), groups: cut_groups(spans.into_iter()) }
+        Used {
+            shape: Shape::Rough,
+            order: Vec::new(),
+            rough: v,
+            block_of: Vec::new(),
+            pos: Vec::new(),
+            groups: cut_groups(spans.into_iter()),
+        }
     }
 
     /// Whether this rule pairs records `i` and `j`.
@@ -446,7 +460,8 @@ fn rough_cost(data: &Prepared, u: &Used) -> u64 {
     let mut c = 0u64;
     for block in u.rough.chunk_by(|a, b| a.0 == b.0) {
         for &(_, _, i) in block.iter().filter(|e| e.1) {
-            c += block.iter().filter(|&&(_, pr, j)| !pr && j != i && (!data.recs[j as usize].dob.is_some_and(|d| d.rough) || i < j)).count() as u64;
+            c += block.iter().filter(|&&(_, pr, j)| !pr && j != i && (!data.recs[j as usize].dob.is_some_and(|d| d.rough) || i < j)).count()
+                as u64;
         }
     }
     c
@@ -519,7 +534,7 @@ mod tests {
         let data = prep::prepare(&namesakes(), 0);
         let plan = within(&data, 100_000.0, 2_000);
         let (pairs, report) = (plan.pairs(), &plan.report);
-        let r = rule(&report, "g~+s1~");
+        let r = rule(report, "g~+s1~");
         assert_eq!((r.rule.as_str(), r.pairs, r.used, r.note.as_str()), ("g~+s1~", 401 * 400 / 2, true, ""));
         assert!(has(&pairs, 1, 400)); // even across sex: the rule is whole
     }
@@ -530,7 +545,7 @@ mod tests {
         let data = prep::prepare(&recs, 0);
         let plan = within(&data, 20_000.0, 2_000);
         let (pairs, report) = (plan.pairs(), &plan.report);
-        let r = rule(&report, "g~+s1~");
+        let r = rule(report, "g~+s1~");
         // Four (sex, citizenship) groups of 100, one of 101.
         assert_eq!((r.rule.as_str(), r.pairs, r.used), ("g~+s1~", 3 * (100 * 99 / 2) + 101 * 100 / 2, true));
         assert!(r.note.starts_with("split by sex, citizenship"), "{}", r.note);
@@ -544,7 +559,7 @@ mod tests {
         let data = prep::prepare(&recs, 0);
         let plan = within(&data, 5_000.0, 2_000);
         let (pairs, report) = (plan.pairs(), &plan.report);
-        let r = rule(&report, "g~+s1~");
+        let r = rule(report, "g~+s1~");
         assert_eq!((r.rule.as_str(), r.used), ("g~+s1~", true));
         assert!(r.note.contains("12 sorted neighbours"), "{}", r.note);
         assert!(r.pairs <= 5_000);
@@ -579,8 +594,11 @@ mod tests {
             assert_eq!(seen.len(), listed, "a pair enumerated twice at allowance {allowance}");
             // The same set as asking every rule about every pair.
             let n = recs.len() as u32;
-            let all: Vec<u64> =
-                (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).filter(|&(i, j)| plan.used.iter().any(|u| u.pairs(&data, i, j))).map(|(i, j)| pair(i, j)).collect();
+            let all: Vec<u64> = (0..n)
+                .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+                .filter(|&(i, j)| plan.used.iter().any(|u| u.pairs(&data, i, j)))
+                .map(|(i, j)| pair(i, j))
+                .collect();
             assert_eq!(seen, all, "allowance {allowance}");
             assert!(has(&seen, 401, 402) && has(&seen, 402, 403));
         }
