@@ -152,7 +152,9 @@ fn identifier_agrees(scorer: &Scorer, p: Pattern) -> bool {
     // family members' A-numbers are consecutive, so "one digit off" is as
     // likely a sibling as a typing error.
     let agrees = |f: usize| level(p, f) == 1 || (f >= compare::FIRST_EXTRA && level(p, f) == 2);
-    let other: f64 = (compare::ANUMBER..m.fields).filter(|&f| agrees(f)).map(|f| m.weight(f, level(p, f)).max(0.0)).sum();
+    // Encounters close in time are evidence, but not an identifier: twins travel together.
+    let other: f64 =
+        (compare::ANUMBER..m.fields).filter(|&f| f != compare::GAP && agrees(f)).map(|f| m.weight(f, level(p, f)).max(0.0)).sum();
     other >= IDENTIFIER_WEIGHT
 }
 
@@ -253,8 +255,10 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     // A pattern whose weight cannot reach the threshold even with every
     // term-frequency adjustment at its bound is not scored pair by pair
     // (the great majority of candidates): exact, and no name lookups.
-    let reachable: Vec<bool> =
-        patterns.iter().map(|&p| scorer.model.prior + scorer.model.pattern_weight(p) + TF_BOUND * tf_terms(p, fields) as f64 + 1e-9 >= min_w).collect();
+    let reachable: Vec<bool> = patterns
+        .iter()
+        .map(|&p| scorer.model.prior + scorer.model.pattern_weight(p) + TF_BOUND * tf_terms(p, fields) as f64 + 1e-9 >= min_w)
+        .collect();
     let jobs: Vec<(Unit, &[u32])> = units.iter().copied().zip(unit_ids.iter().map(Vec::as_slice)).collect();
     let linked = par::map_units(&jobs, opts.threads, |&(unit, ids)| {
         let mut out: Vec<(f64, u32, u32)> = Vec::new();
