@@ -119,16 +119,17 @@ impl Prepared {
 
 /// Encodes every command and event of `batch` (JSON, compression, digests).
 pub fn prepare(batch: &[Append]) -> Result<Prepared, StoreError> {
-    let mut enc = codec::Encoder::new()?;
-    let mut out = Vec::with_capacity(batch.len());
-    for a in batch {
-        let mut events = Vec::with_capacity(a.events.len());
-        for (_, event) in &a.events {
-            events.push((codec::stream_key(&event.stream()), enc.encode(event, &a.meta_json)?));
+    codec::with_encoder(|enc| {
+        let mut out = Vec::with_capacity(batch.len());
+        for a in batch {
+            let mut events = Vec::with_capacity(a.events.len());
+            for (_, event) in &a.events {
+                events.push((codec::stream_key(&event.stream()), enc.encode(event, &a.meta_json)?));
+            }
+            out.push(PreparedCommand { key: codec::key_digest(&a.key), command_hash: codec::hash_value(&a.command_hash), events });
         }
-        out.push(PreparedCommand { key: codec::key_digest(&a.key), command_hash: codec::hash_value(&a.command_hash), events });
-    }
-    Ok(Prepared(out))
+        Ok(Prepared(out))
+    })
 }
 
 pub fn append(conn: &mut Connection, batch: &[Append], prepared: Option<Prepared>, text_streams: bool) -> Result<Vec<Appended>, StoreError> {

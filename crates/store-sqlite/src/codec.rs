@@ -232,6 +232,22 @@ impl Decoder {
 
 thread_local! {
     static DECODER: RefCell<Option<Decoder>> = const { RefCell::new(None) };
+    static ENCODER: RefCell<Option<Encoder>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's encoder (made on first use: a zstd context
+/// is worth keeping between a server's single-command appends).
+pub fn with_encoder<T>(f: impl FnOnce(&mut Encoder) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    ENCODER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Encoder::new()?);
+        }
+        match slot.as_mut() {
+            Some(e) => f(e),
+            None => Err(StoreError::Backend("no encoder".into())),
+        }
+    })
 }
 
 /// Runs `f` with this thread's decoder (made on first use).
