@@ -244,7 +244,9 @@ fn sqlite_and_postgres_project_the_same_appends_identically() {
     let (from_pg, from_sqlite) = (pg.read_from(0, 1_000_000).unwrap(), sqlite.store.read_from(0, 1_000_000).unwrap());
     assert_eq!(from_pg.len(), from_sqlite.len());
     for (p, s) in from_pg.iter().zip(&from_sqlite) {
-        let fields = |e: &kinship_store::StoredEvent| (e.position, e.id, e.stream.clone(), e.version, e.event_type.clone(), e.payload.clone(), e.meta.clone());
+        let fields = |e: &kinship_store::StoredEvent| {
+            (e.position, e.id, e.stream.clone(), e.version, e.event_type.clone(), e.payload.clone(), e.meta.clone())
+        };
         assert_eq!(fields(p), fields(s));
     }
     for store in [&pg as &dyn Store, &sqlite.store] {

@@ -132,7 +132,12 @@ pub fn prepare(batch: &[Append]) -> Result<Prepared, StoreError> {
     })
 }
 
-pub fn append(conn: &mut Connection, batch: &[Append], prepared: Option<Prepared>, text_streams: bool) -> Result<Vec<Appended>, StoreError> {
+pub fn append(
+    conn: &mut Connection,
+    batch: &[Append],
+    prepared: Option<Prepared>,
+    text_streams: bool,
+) -> Result<Vec<Appended>, StoreError> {
     let prepared = match prepared {
         Some(p) if p.fits(batch) => p,
         _ => prepare(batch)?,

@@ -299,7 +299,10 @@ pub fn stored_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredEven
                 Err(reason) => return Ok(Err(StoreError::Corrupt { position, reason })),
             }
         }
-        (p, m) => (String::from_utf8_lossy(p.as_bytes().unwrap_or_default()).into_owned(), String::from_utf8_lossy(m.as_bytes().unwrap_or_default()).into_owned()),
+        (p, m) => (
+            String::from_utf8_lossy(p.as_bytes().unwrap_or_default()).into_owned(),
+            String::from_utf8_lossy(m.as_bytes().unwrap_or_default()).into_owned(),
+        ),
     };
     let Some(stream) = stream_text(r.get_ref(2)?) else {
         return Ok(Err(StoreError::Corrupt { position, reason: "the stream is neither text nor a stream key".into() }));

@@ -206,7 +206,8 @@ pub fn events_read_back_as_written(make: Factory<'_>) -> Check {
     }
     let events = vec![first, booked(a)?];
     let mut command = append("odd \"key\"\n", vec![(s(a), 0)], events.clone());
-    command.meta_json = r#"{"actor":{"user":"ana\nb","agency":"BP","role":"agent"},"idempotency_key":"odd","at":"2018-05-07T15:00:00+00:00"}"#.into();
+    command.meta_json =
+        r#"{"actor":{"user":"ana\nb","agency":"BP","role":"agent"},"idempotency_key":"odd","at":"2018-05-07T15:00:00+00:00"}"#.into();
     err(store.append(std::slice::from_ref(&command)))?;
     let by_stream = err(store.read_stream(&s(a)))?;
     let by_position = err(store.read_from(0, 10))?;

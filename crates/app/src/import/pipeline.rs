@@ -46,7 +46,9 @@ impl Appender {
     /// Hands a chunk to the thread, with what [`Store::encode`] made of it.
     /// Call [`Appender::wait`] first: one chunk at a time.
     pub fn send(&mut self, batch: Vec<Append>, encoded: Option<Encoded>) -> Result<(), AppError> {
-        self.to.send((batch, encoded)).map_err(|_| AppError::Store(StoreError::Backend("the import's append thread has stopped".into())))?;
+        self.to
+            .send((batch, encoded))
+            .map_err(|_| AppError::Store(StoreError::Backend("the import's append thread has stopped".into())))?;
         self.busy = true;
         Ok(())
     }
