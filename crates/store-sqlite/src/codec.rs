@@ -105,10 +105,11 @@ pub fn key_digest(key: &str) -> [u8; 16] {
 /// A command hash as stored: the 32 bytes of a lowercase hex SHA-256 (what
 /// the engine computes), any other text as it is.
 pub fn hash_value(h: &str) -> rusqlite::types::Value {
-    if h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        if let Ok(bytes) = hex_decode(h) {
-            return rusqlite::types::Value::Blob(bytes);
-        }
+    if h.len() == 64
+        && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && let Ok(bytes) = hex_decode(h)
+    {
+        return rusqlite::types::Value::Blob(bytes);
     }
     rusqlite::types::Value::Text(h.to_owned())
 }
@@ -128,7 +129,7 @@ fn hex_decode(h: &str) -> Result<Vec<u8>, ()> {
         b'a'..=b'f' => Ok(c - b'a' + 10),
         _ => Err(()),
     };
-    h.as_bytes().chunks(2).map(|p| Ok(digit(p[0])? << 4 | digit(*p.get(1).ok_or(())?)?)).collect()
+    h.as_bytes().chunks(2).map(|p| Ok((digit(p[0])? << 4) | digit(*p.get(1).ok_or(())?)?)).collect()
 }
 
 /// Encodes events into format-4 bodies. One per thread (or batch): it keeps
