@@ -8,9 +8,10 @@ use kinship_store_sqlite::SqliteStore;
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-/// A store written by format 3 (`kinship import` of main at 5601bd7, the
-/// last format-3 version: 40 Border Patrol rows and 12 ICE rows of `kinship
-/// sim --seed 1`), vacuumed.
+/// A store written by format 3: `kinship import` by main at 5601bd7 (the
+/// last format-3 version) of the first 40 Border Patrol rows and 12 ICE rows
+/// of `kinship sim --seed 1 --days 2 --per-day 100` (84 events of 7 types, 57
+/// idempotency keys), then `VACUUM`ed with 1 KB pages to keep the file small.
 const FORMAT_3: &[u8] = include_bytes!("../fixtures/format3.db");
 
 /// A row as the file holds it: position, storage classes and bytes of every column.
