@@ -17,6 +17,9 @@ const FORMAT_3: &[u8] = include_bytes!("../fixtures/format3.db");
 /// A row as the file holds it: position, storage classes and bytes of every column.
 type RawRow = (i64, String, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
 
+/// An idempotency row as format 3 wrote it: key, command hash, first and last position.
+type KeyRow = (String, String, i64, i64);
+
 fn raw_rows(path: &std::path::Path) -> Vec<RawRow> {
     let c = Connection::open(path).unwrap();
     let mut st = c
@@ -32,7 +35,7 @@ fn raw_rows(path: &std::path::Path) -> Vec<RawRow> {
 }
 
 /// A copy of the format-3 fixture, its rows and its idempotency index as written.
-fn format_3_store() -> (TempDir, Vec<RawRow>, Vec<(String, String, i64, i64)>) {
+fn format_3_store() -> (TempDir, Vec<RawRow>, Vec<KeyRow>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kinship.db");
     std::fs::write(&path, FORMAT_3).unwrap();
