@@ -1,13 +1,14 @@
 //! Appending: one `BEGIN IMMEDIATE` transaction per batch, positions from the
 //! single log-head row, each event chained to the one before, projections
-//! updated before commit.
+//! updated before commit. Rows are written in format 4 (`codec.rs`); the
+//! encoding (JSON, compression, digests) can be done beforehand on another
+//! thread ([`prepare`]), so the appending thread only hashes and inserts.
 
-use crate::{db_err, project};
+use crate::{codec, db_err, project};
 use kinship_domain::StreamId;
 use kinship_store::{Append, Appended, LogHead, StoreError, chain};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Statement, Transaction, TransactionBehavior, params};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 pub fn read_head(conn: &Connection) -> Result<LogHead, StoreError> {
     let (position, hash): (i64, Vec<u8>) =
@@ -15,11 +16,44 @@ pub fn read_head(conn: &Connection) -> Result<LogHead, StoreError> {
     Ok(LogHead { position: position as u64, hash: hash.try_into().unwrap_or([0xff; 32]) })
 }
 
+/// Whether the log begins with rows written before format 4 (text streams):
+/// then a stream's events may be under either key. Fixed once a store is
+/// opened by this version: a format-3 program refuses a format-4 store.
+pub fn has_text_streams(conn: &Connection) -> Result<bool, StoreError> {
+    conn.query_row("SELECT typeof(stream) = 'text' FROM events WHERE position = 1", [], |r| r.get::<_, bool>(0))
+        .optional()
+        .map(|v| v.unwrap_or(false))
+        .map_err(db_err)
+}
+
+/// The SQL that finds a stream's events, under its format-4 key (`?1`) and,
+/// in a store that began before format 4, its text (`?2`).
+pub fn stream_match(text_streams: bool) -> &'static str {
+    if text_streams { "stream IN (?1, ?2)" } else { "stream = ?1" }
+}
+
+/// A stream's version as the log holds it, written before position `upto`.
+/// The log is the only record of versions (format 4 has no `streams`
+/// table): the highest version under the (stream, version) index.
+fn stored_version(get: &mut Statement<'_>, stream: &StreamId, text_streams: bool, upto: u64) -> Result<u64, StoreError> {
+    let key = codec::stream_key(stream);
+    let v: Option<i64> = if text_streams {
+        get.query_row(params![&key[..], stream.to_string(), upto as i64], |r| r.get(0))
+    } else {
+        get.query_row(params![&key[..], upto as i64], |r| r.get(0))
+    }
+    .map_err(db_err)?;
+    Ok(v.unwrap_or(0) as u64)
+}
+
+pub fn version_sql(text_streams: bool) -> String {
+    let upto = if text_streams { "?3" } else { "?2" };
+    format!("SELECT max(version) FROM events WHERE {} AND position <= {upto}", stream_match(text_streams))
+}
+
 /// The version of every stream the batch has stated so far. The write lock
 /// is held for the whole transaction, so the database cannot change under
-/// it: each stream is checked against the database once, when the batch
-/// settles, and written once with its final version. A batch of an import
-/// touches a family's stream once per member; this saves a statement each.
+/// it: each stream is checked against the log once, when the batch settles.
 #[derive(Default)]
 struct Streams {
     /// stream → (version the batch first expected, version after the batch so far)
@@ -46,43 +80,73 @@ impl Streams {
         entry.1
     }
 
-    /// Compares each stream with the database and writes its new version:
-    /// a compare-and-set per stream, so a stale decision is a conflict.
-    fn settle(&self, tx: &Transaction<'_>, name: &mut String) -> Result<(), StoreError> {
-        let mut get_version = tx.prepare_cached("SELECT version FROM streams WHERE stream = ?1").map_err(db_err)?;
-        let mut create =
-            tx.prepare_cached("INSERT INTO streams (stream, version) VALUES (?1, ?2) ON CONFLICT (stream) DO NOTHING").map_err(db_err)?;
-        let mut advance = tx.prepare_cached("UPDATE streams SET version = ?3 WHERE stream = ?1 AND version = ?2").map_err(db_err)?;
+    /// Compares each stream's first expected version with the log as it was
+    /// before the batch (`upto`, the head it started from): a stale decision
+    /// is a conflict.
+    fn settle(&self, tx: &Transaction<'_>, text_streams: bool, upto: u64) -> Result<(), StoreError> {
+        let mut get = tx.prepare_cached(&version_sql(text_streams)).map_err(db_err)?;
         // Sorted, so a conflict names the same stream whatever the map's order.
         let mut streams: Vec<(&StreamId, &(u64, u64))> = self.seen.iter().collect();
         streams.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (stream, &(base, now)) in streams {
-            name.clear();
-            let _ = write!(name, "{stream}");
-            let ok = match (base, now) {
-                (b, n) if b == n => {
-                    let actual =
-                        get_version.query_row(params![name.as_str()], |r| r.get::<_, i64>(0)).optional().map_err(db_err)?.unwrap_or(0);
-                    actual as u64 == b
-                }
-                (0, n) => create.execute(params![name.as_str(), n as i64]).map_err(db_err)? == 1,
-                (b, n) => advance.execute(params![name.as_str(), b as i64, n as i64]).map_err(db_err)? == 1,
-            };
-            if !ok {
-                let actual = get_version.query_row(params![name.as_str()], |r| r.get::<_, i64>(0)).optional().map_err(db_err)?.unwrap_or(0);
-                return Err(StoreError::Conflict { stream: stream.clone(), expected: base, actual: actual as u64 });
+        for (stream, &(base, _)) in streams {
+            let actual = stored_version(&mut get, stream, text_streams, upto)?;
+            if actual != base {
+                return Err(StoreError::Conflict { stream: stream.clone(), expected: base, actual });
             }
         }
         Ok(())
     }
 }
 
-pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
+/// A command of a batch, encoded for its rows.
+pub struct PreparedCommand {
+    key: [u8; 16],
+    command_hash: rusqlite::types::Value,
+    /// Per event: its stream key and stored body.
+    events: Vec<([u8; 17], Vec<u8>)>,
+}
+
+/// A batch encoded ahead of its append (`Store::encode`, done on the
+/// importer's thread while the append thread commits the previous chunk).
+pub struct Prepared(Vec<PreparedCommand>);
+
+impl Prepared {
+    /// Whether this was prepared from `batch` (same commands, same event counts).
+    fn fits(&self, batch: &[Append]) -> bool {
+        self.0.len() == batch.len() && self.0.iter().zip(batch).all(|(p, a)| p.events.len() == a.events.len())
+    }
+}
+
+/// Encodes every command and event of `batch` (JSON, compression, digests).
+pub fn prepare(batch: &[Append]) -> Result<Prepared, StoreError> {
+    codec::with_encoder(|enc| {
+        let mut out = Vec::with_capacity(batch.len());
+        for a in batch {
+            let mut events = Vec::with_capacity(a.events.len());
+            for (_, event) in &a.events {
+                events.push((codec::stream_key(&event.stream()), enc.encode(event, &a.meta_json)?));
+            }
+            out.push(PreparedCommand { key: codec::key_digest(&a.key), command_hash: codec::hash_value(&a.command_hash), events });
+        }
+        Ok(Prepared(out))
+    })
+}
+
+pub fn append(
+    conn: &mut Connection,
+    batch: &[Append],
+    prepared: Option<Prepared>,
+    text_streams: bool,
+) -> Result<Vec<Appended>, StoreError> {
+    let prepared = match prepared {
+        Some(p) if p.fits(batch) => p,
+        _ => prepare(batch)?,
+    };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
     let mut head = read_head(&tx)?;
+    let start = head.position;
     let mut out = Vec::with_capacity(batch.len());
     let mut streams = Streams::default();
-    let mut name = String::with_capacity(48);
     {
         let mut claim_key = tx
             .prepare_cached(
@@ -95,21 +159,19 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
         let mut put_event = tx
             .prepare_cached(
                 "INSERT INTO events (position, id, stream, version, type, payload, meta, prev_hash, hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, X'', ?7, ?8)",
             )
             .map_err(db_err)?;
         let mut projector = project::Projector::new(&tx).map_err(db_err)?;
-        // One buffer for every payload: serialising allocates nothing per event.
-        let mut payload: Vec<u8> = Vec::with_capacity(1024);
 
-        for a in batch {
+        for (a, p) in batch.iter().zip(&prepared.0) {
             let first = head.position + 1;
             let last = head.position + a.events.len() as u64;
             // Claim the key; if it was claimed before, this is a retry.
-            if claim_key.execute(params![a.key, a.command_hash, first as i64, last as i64]).map_err(db_err)? == 0 {
-                let (hash, f, l): (String, i64, i64) =
-                    get_key.query_row(params![a.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db_err)?;
-                if hash != a.command_hash {
+            if claim_key.execute(params![&p.key[..], p.command_hash, first as i64, last as i64]).map_err(db_err)? == 0 {
+                let (hash, f, l): (rusqlite::types::Value, i64, i64) =
+                    get_key.query_row(params![&p.key[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db_err)?;
+                if hash != p.command_hash {
                     return Err(StoreError::KeyReused { key: a.key.clone() });
                 }
                 out.push(Appended::Replayed { first: f as u64, last: l as u64 });
@@ -118,37 +180,30 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
             for (stream, expected) in &a.expected {
                 streams.expect(stream, *expected)?;
             }
-            for (id, event) in &a.events {
+            for ((id, event), (stream_key, body)) in a.events.iter().zip(&p.events) {
                 let stream = event.stream();
                 if !a.expected.iter().any(|(s, _)| *s == stream) {
                     return Err(StoreError::Invalid(format!("event for {stream} but the append does not state that stream's version")));
                 }
                 let version = streams.advance(&stream);
-                payload.clear();
-                serde_json::to_writer(&mut payload, event).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                let payload = std::str::from_utf8(&payload).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                name.clear();
-                let _ = write!(name, "{stream}");
                 let position = head.position + 1;
-                let fields =
-                    chain::Fields { position, id, stream: &name, version, event_type: event.type_name(), payload, meta: &a.meta_json };
-                let hash = chain::event_hash(&head.hash, &fields);
+                let event_type = event.type_name();
+                let parts = [&stream_key[..], event_type.as_bytes(), body, b""];
+                let hash = chain::hash_parts(&head.hash, position, id.as_bytes(), parts, version, chain::LAYOUT_BINARY);
                 let put = put_event.execute(params![
                     position as i64,
                     &id.as_bytes()[..],
-                    name,
+                    &stream_key[..],
                     version as i64,
-                    event.type_name(),
-                    payload,
-                    a.meta_json,
+                    event_type,
+                    body,
                     &head.hash[..],
                     &hash[..]
                 ]);
                 if let Err(e) = put {
                     // (stream, version) taken: another writer moved the stream
                     // since the decision; report it as the conflict it is.
-                    let mut scratch = String::new();
-                    streams.settle(&tx, &mut scratch)?;
+                    streams.settle(&tx, text_streams, start)?;
                     return Err(db_err(e));
                 }
                 projector.apply(position, id, event).map_err(db_err)?;
@@ -158,7 +213,7 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<Vec<Appended>, 
         }
         projector.finish().map_err(db_err)?;
     }
-    streams.settle(&tx, &mut name)?;
+    streams.settle(&tx, text_streams, start)?;
     tx.execute("UPDATE log_head SET position = ?1, hash = ?2 WHERE id = 1", params![head.position as i64, &head.hash[..]])
         .map_err(db_err)?;
     tx.commit().map_err(db_err)?;

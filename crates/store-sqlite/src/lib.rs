@@ -6,6 +6,7 @@ mod accounts;
 mod append;
 mod audit;
 mod checkpoint;
+mod codec;
 mod fold;
 mod project;
 mod queries;
@@ -34,6 +35,9 @@ pub struct SqliteStore {
     read: Mutex<Connection>,
     path: PathBuf,
     write: Arc<Mutex<Connection>>,
+    /// The log begins with rows written before format 4, whose streams are
+    /// text: a stream is then looked up under both keys.
+    text_streams: bool,
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
@@ -66,8 +70,16 @@ impl SqliteStore {
         if !format_recorded(&write)? {
             write.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)?;
         }
+        check_dictionary(&write, path)?;
+        let text_streams = append::has_text_streams(&write)?;
         let read = open_reader(path, false)?;
-        Ok(Self { path: path.to_path_buf(), write: Arc::new(Mutex::new(write)), read: Mutex::new(read), checkpointer: Mutex::new(None) })
+        Ok(Self {
+            path: path.to_path_buf(),
+            write: Arc::new(Mutex::new(write)),
+            read: Mutex::new(read),
+            checkpointer: Mutex::new(None),
+            text_streams,
+        })
     }
 
     /// Moves WAL checkpoints off the commit path onto a thread of their own
@@ -136,6 +148,29 @@ fn check_format(conn: &Connection, path: &Path) -> Result<Option<i64>, StoreErro
     Ok(None)
 }
 
+/// Keeps the store's copy of the dictionary its bodies are compressed with
+/// (written on first open), and refuses a store whose copy differs from the
+/// one compiled in: its format-4 rows would not decode.
+fn check_dictionary(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let stored: Option<Vec<u8>> = conn
+        .query_row("SELECT bytes FROM log_dictionaries WHERE id = ?1", params![codec::ZSTD_DICT_1], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    match stored {
+        None => {
+            conn.execute("INSERT INTO log_dictionaries (id, bytes) VALUES (?1, ?2)", params![codec::ZSTD_DICT_1, codec::DICT_1])
+                .map_err(db_err)?;
+            Ok(())
+        }
+        Some(bytes) if bytes == codec::DICT_1 => Ok(()),
+        Some(_) => Err(StoreError::Backend(format!(
+            "{}: its copy of event dictionary {} differs from this program's; the store or the program is damaged",
+            path.display(),
+            codec::ZSTD_DICT_1
+        ))),
+    }
+}
+
 fn format_recorded(conn: &Connection) -> Result<bool, StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_err)?;
     Ok(version == schema::FORMAT)
@@ -159,57 +194,65 @@ pub(crate) fn uuid_of(bytes: &[u8]) -> uuid::Uuid {
     uuid::Uuid::from_slice(bytes).unwrap_or_default()
 }
 
-pub(crate) fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
-    let prev: Vec<u8> = r.get(7)?;
-    let hash: Vec<u8> = r.get(8)?;
-    Ok(StoredEvent {
-        position: r.get::<_, i64>(0)? as u64,
-        id: match r.get_ref(1)? {
-            rusqlite::types::ValueRef::Blob(b) => uuid_of(b),
-            _ => uuid::Uuid::nil(),
-        },
-        stream: r.get(2)?,
-        version: r.get::<_, i64>(3)? as u64,
-        event_type: r.get(4)?,
-        payload: r.get(5)?,
-        meta: r.get(6)?,
-        prev_hash: prev.try_into().unwrap_or([0xff; 32]),
-        hash: hash.try_into().unwrap_or([0xff; 32]),
-    })
-}
-
 const EVENT_COLS: &str = "position, id, stream, version, type, payload, meta, prev_hash, hash";
 
 impl Store for SqliteStore {
     fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
         let mut conn = self.writer()?;
-        append::append(&mut conn, batch)
+        append::append(&mut conn, batch, None, self.text_streams)
+    }
+
+    fn encode(&self, batch: &[Append]) -> Result<Option<kinship_store::Encoded>, StoreError> {
+        Ok(Some(kinship_store::Encoded(Box::new(append::prepare(batch)?))))
+    }
+
+    fn append_encoded(&self, batch: &[Append], encoded: Option<kinship_store::Encoded>) -> Result<Vec<Appended>, StoreError> {
+        let prepared = encoded.and_then(|e| e.0.downcast::<append::Prepared>().ok()).map(|p| *p);
+        let mut conn = self.writer()?;
+        append::append(&mut conn, batch, prepared, self.text_streams)
     }
 
     fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError> {
         let conn = self.reader()?;
         conn.prepare_cached("SELECT command_hash, first_position, last_position FROM idempotency WHERE key = ?1")
             .and_then(|mut s| {
-                s.query_row(params![key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)))
-                    .optional()
+                s.query_row(params![&codec::key_digest(key)[..]], |r| {
+                    Ok((codec::hash_text(r.get_ref(0)?), r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
+                })
+                .optional()
             })
             .map_err(db_err)
     }
 
     fn stream_version(&self, stream: &kinship_domain::StreamId) -> Result<u64, StoreError> {
         let conn = self.reader()?;
+        let sql = format!("SELECT max(version) FROM events WHERE {}", append::stream_match(self.text_streams));
+        let key = codec::stream_key(stream);
         let v: Option<i64> = conn
-            .prepare_cached("SELECT version FROM streams WHERE stream = ?1")
-            .and_then(|mut s| s.query_row(params![stream.to_string()], |r| r.get(0)).optional())
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                if self.text_streams {
+                    s.query_row(params![&key[..], stream.to_string()], |r| r.get(0))
+                } else {
+                    s.query_row(params![&key[..]], |r| r.get(0))
+                }
+            })
             .map_err(db_err)?;
         Ok(v.unwrap_or(0) as u64)
     }
 
     fn read_stream(&self, stream: &kinship_domain::StreamId) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.reader()?;
-        let mut st = conn.prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE stream = ?1 ORDER BY version")).map_err(db_err)?;
-        let rows = st.query_map(params![stream.to_string()], row_to_event).map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE {} ORDER BY version", append::stream_match(self.text_streams));
+        let mut st = conn.prepare_cached(&sql).map_err(db_err)?;
+        let key = codec::stream_key(stream);
+        let rows = if self.text_streams {
+            st.query_map(params![&key[..], stream.to_string()], codec::stored_event)
+        } else {
+            st.query_map(params![&key[..]], codec::stored_event)
+        }
+        .map_err(db_err)?;
+        rows.map(|r| r.map_err(db_err).and_then(|e| e)).collect()
     }
 
     fn read_from(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
@@ -217,8 +260,8 @@ impl Store for SqliteStore {
         let mut st = conn
             .prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE position > ?1 ORDER BY position LIMIT ?2"))
             .map_err(db_err)?;
-        let rows = st.query_map(params![after as i64, limit as i64], row_to_event).map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        let rows = st.query_map(params![after as i64, limit as i64], codec::stored_event).map_err(db_err)?;
+        rows.map(|r| r.map_err(db_err).and_then(|e| e)).collect()
     }
 
     fn head(&self) -> Result<LogHead, StoreError> {

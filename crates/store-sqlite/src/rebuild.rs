@@ -9,7 +9,7 @@
 
 use crate::fold::{Custody, Fold};
 use crate::project::{INSERT_PERSON, name_tokens};
-use crate::{db_err, open_reader, schema, uuid_of};
+use crate::{codec, db_err, open_reader, schema, uuid_of};
 use kinship_domain::Event;
 use kinship_store::StoreError;
 use rusqlite::types::ValueRef;
@@ -105,7 +105,7 @@ fn run(conn: &mut Connection, path: &Path, progress: &mut dyn FnMut(u64)) -> Res
 fn read(conn: &Connection, k: u64, n: u64, chunks: u64, send: &mpsc::SyncSender<Parsed>) {
     let result = (|| {
         let mut st = conn
-            .prepare("SELECT position, id, payload FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position")
+            .prepare("SELECT position, id, type, payload FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position")
             .map_err(db_err)?;
         for c in (k..chunks).step_by(n as usize) {
             let mut batch = Vec::with_capacity(CHUNK as usize);
@@ -116,12 +116,8 @@ fn read(conn: &Connection, k: u64, n: u64, chunks: u64, send: &mpsc::SyncSender<
                     ValueRef::Blob(b) => uuid_of(b),
                     _ => Uuid::nil(),
                 };
-                let payload = match r.get_ref(2).map_err(db_err)? {
-                    ValueRef::Text(t) => t,
-                    _ => &[],
-                };
-                let event: Event = serde_json::from_slice(payload)
-                    .map_err(|e| StoreError::Corrupt { position, reason: format!("payload does not parse: {e}") })?;
+                let event_type = r.get_ref(2).map_err(db_err)?.as_str().unwrap_or_default();
+                let event: Event = codec::decode_event(position, event_type, r.get_ref(3).map_err(db_err)?)?;
                 batch.push((position, id, event));
             }
             if send.send(Ok(batch)).is_err() {

@@ -1,5 +1,5 @@
-//! The SQLite schema. The log (`events`, `log_head`, `streams`,
-//! `idempotency`) is the truth; every other table is a projection that
+//! The SQLite schema. The log (`events`, `log_head`, `idempotency`,
+//! `log_dictionaries`) is the truth; every other table is a projection that
 //! `rebuild` drops and recreates from the log.
 
 /// The on-disk format, kept in `PRAGMA user_version`. Bump it whenever a
@@ -13,7 +13,15 @@
 ///    new tables are filled from the others and the unused indexes dropped
 ///    (its event-id index and custody table keep their old shape until `rebuild`,
 ///    which recreates the projections; the log is never rewritten).
-pub const FORMAT: i64 = 3;
+/// 4: the event log's compact rows (`codec.rs`): new events store their
+///    stream as 17 bytes and payload + metadata as one zstd frame (JSON
+///    inside, field names kept); idempotency keys as 16-byte digests and
+///    command hashes as 32 bytes; no `streams` table (a stream's version is
+///    the highest in the log's (stream, version) index). A format-3 store is
+///    upgraded in place: its events keep their bytes and hashes (rows tell
+///    their encoding by storage class), the idempotency rows are converted
+///    and `streams` dropped.
+pub const FORMAT: i64 = 4;
 
 pub const LOG: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -21,13 +29,21 @@ CREATE TABLE IF NOT EXISTS events (
     -- Not UNIQUE (format 3): nothing looks an event up by id, and ids are
     -- fresh v7 UUIDs; the index cost 2.5% of a store.
     id         BLOB NOT NULL,
-    stream     TEXT NOT NULL,
+    -- Format 4 rows: BLOBs (see codec.rs): the stream as kind + id (17
+    -- bytes), the payload as the encoding byte + a zstd frame of the event's
+    -- JSON without its type tag and the metadata JSON, and meta empty. Rows
+    -- of a store begun before format 4 are TEXT (`person/<uuid>`, JSON, JSON)
+    -- in a table that declares these columns TEXT; SQLite keeps each value's
+    -- storage class, which tells the reader the row's encoding.
+    stream     BLOB NOT NULL,
     version    INTEGER NOT NULL,
     type       TEXT NOT NULL,
-    payload    TEXT NOT NULL,
-    meta       TEXT NOT NULL,
+    payload    BLOB NOT NULL,
+    meta       BLOB NOT NULL,
     prev_hash  BLOB NOT NULL,
     hash       BLOB NOT NULL,
+    -- Reads a stream's events, and is where its version is kept (format 4
+    -- has no `streams` table).
     UNIQUE (stream, version)
 );
 -- The log is append-only: the database itself refuses to change or remove
@@ -45,17 +61,23 @@ CREATE TABLE IF NOT EXISTS log_head (
 );
 INSERT OR IGNORE INTO log_head (id, position, hash) VALUES (1, 0, zeroblob(32));
 
-CREATE TABLE IF NOT EXISTS streams (
-    stream  TEXT PRIMARY KEY,
-    version INTEGER NOT NULL
-) WITHOUT ROWID;
-
+-- Format 4: key = the first 16 bytes of SHA-256(idempotency key) (codec.rs
+-- states the collision odds); command_hash = the 32 bytes of the engine's
+-- hex SHA-256 (other text is kept as TEXT).
 CREATE TABLE IF NOT EXISTS idempotency (
-    key            TEXT PRIMARY KEY,
-    command_hash   TEXT NOT NULL,
+    key            BLOB PRIMARY KEY,
+    command_hash   BLOB NOT NULL,
     first_position INTEGER NOT NULL,
     last_position  INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- The zstd dictionaries format-4 bodies are compressed with, by encoding
+-- byte: a copy of what the program has compiled in, so the file can be read
+-- without it. Written once; opening checks the copy.
+CREATE TABLE IF NOT EXISTS log_dictionaries (
+    id    INTEGER PRIMARY KEY,
+    bytes BLOB NOT NULL
+);
 "#;
 
 /// Every projection table, in dump order. `person_names` is the FTS5 index

@@ -192,6 +192,9 @@ mod security;
 #[path = "parts/checkpoint.rs"]
 mod checkpoint;
 
+#[path = "parts/format4.rs"]
+mod format4;
+
 #[test]
 fn a_format_2_store_gains_the_separated_children_projection_when_opened() {
     let dir = tempfile::tempdir().unwrap();
@@ -209,7 +212,7 @@ fn a_format_2_store_gains_the_separated_children_projection_when_opened() {
     assert_eq!(store.separated_children(jiff::civil::date(2000, 6, 1)).unwrap(), before.0);
     assert_eq!(store.projection_dump().unwrap(), before.1);
     let raw = Connection::open(dir.path().join("kinship.db")).unwrap();
-    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 4);
 }
 
 /// A payload that no longer parses stops `rebuild` at its position (found by

@@ -48,6 +48,16 @@ pub enum Appended {
     Replayed { first: u64, last: u64 },
 }
 
+/// A batch a backend encoded ahead of appending it ([`Store::encode`]),
+/// opaque to the caller: handed back to [`Store::append_encoded`].
+pub struct Encoded(pub Box<dyn std::any::Any + Send>);
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Encoded(..)")
+    }
+}
+
 /// What [`Store::lookup_many`] found: only keys the store knows are present.
 #[derive(Clone, Debug, Default)]
 pub struct Known {
@@ -92,6 +102,8 @@ pub struct RawEvent<'a> {
     pub meta: &'a [u8],
     pub prev_hash: &'a [u8],
     pub hash: &'a [u8],
+    /// How the row stores the event ([`chain::LAYOUT_JSON`] and others): part of its hash.
+    pub layout: u8,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -107,6 +119,20 @@ pub trait Store: Send + Sync {
     /// commit or none do. Each command's expected versions are checked after
     /// the earlier commands of the batch are applied.
     fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError>;
+    /// Does the part of appending `batch` that needs no lock and no log head
+    /// (serialising, compressing, digests), on the caller's thread, so a
+    /// pipelined writer (the import) keeps it off its appending thread.
+    /// `None`: the backend has nothing to do ahead.
+    fn encode(&self, batch: &[Append]) -> Result<Option<Encoded>, StoreError> {
+        let _ = batch;
+        Ok(None)
+    }
+    /// [`Store::append`] of a batch [`Store::encode`] was given (the same
+    /// batch, unchanged since).
+    fn append_encoded(&self, batch: &[Append], encoded: Option<Encoded>) -> Result<Vec<Appended>, StoreError> {
+        let _ = encoded;
+        self.append(batch)
+    }
     /// What an idempotency key was used for: (command hash, first, last position).
     fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError>;
     fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError>;
@@ -136,6 +162,7 @@ pub trait Store: Send + Sync {
                     meta: e.meta.as_bytes(),
                     prev_hash: &e.prev_hash,
                     hash: &e.hash,
+                    layout: chain::LAYOUT_JSON,
                 };
                 if !f(&raw) {
                     return Ok(());
@@ -203,6 +230,12 @@ macro_rules! forward_store {
         impl<T: Store + ?Sized> Store for $ptr<T> {
             fn append(&self, batch: &[Append]) -> Result<Vec<Appended>, StoreError> {
                 (**self).append(batch)
+            }
+            fn encode(&self, batch: &[Append]) -> Result<Option<Encoded>, StoreError> {
+                (**self).encode(batch)
+            }
+            fn append_encoded(&self, batch: &[Append], encoded: Option<Encoded>) -> Result<Vec<Appended>, StoreError> {
+                (**self).append_encoded(batch, encoded)
             }
             fn recall(&self, key: &str) -> Result<Option<(String, u64, u64)>, StoreError> {
                 (**self).recall(key)

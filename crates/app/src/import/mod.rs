@@ -163,10 +163,15 @@ impl<'e, S: Store> Importer<'e, S> {
             self.forget();
             return Ok(());
         };
+        // Encoded here (JSON, compression, digests: `Store::encode`) while
+        // the append thread still commits the chunk before: that thread is
+        // the import's bound, so it gets only what needs the log head.
+        let encoded =
+            if self.pending.is_empty() { None } else { self.engine.store.encode(&self.pending).map_err(pipeline::append_error)? };
         appender.wait()?;
         self.chunks += 1;
         if !self.pending.is_empty() {
-            appender.send(std::mem::take(&mut self.pending))?;
+            appender.send(std::mem::take(&mut self.pending), encoded)?;
         }
         if self.chunks >= CACHED_CHUNKS {
             appender.wait()?;

@@ -4,12 +4,12 @@
 //! has to remember the facts of that one chunk until it commits.
 
 use crate::error::AppError;
-use kinship_store::{Append, Store, StoreError};
+use kinship_store::{Append, Encoded, Store, StoreError};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// The importer's end of the appending thread.
 pub struct Appender {
-    to: SyncSender<Vec<Append>>,
+    to: SyncSender<(Vec<Append>, Option<Encoded>)>,
     done: Receiver<Result<(), StoreError>>,
     busy: bool,
 }
@@ -28,11 +28,11 @@ impl Appender {
     /// Starts the appending thread in `scope`; it ends when the `Appender`
     /// is dropped (after finishing the chunk it holds).
     pub fn start<'scope, 'env, S: Store>(scope: &'scope std::thread::Scope<'scope, 'env>, store: &'env S) -> Self {
-        let (to, batches) = sync_channel::<Vec<Append>>(1);
+        let (to, batches) = sync_channel::<(Vec<Append>, Option<Encoded>)>(1);
         let (results, done) = sync_channel::<Result<(), StoreError>>(1);
         scope.spawn(move || {
-            for batch in batches {
-                let r = store.append(&batch).map(|_| ());
+            for (batch, encoded) in batches {
+                let r = store.append_encoded(&batch, encoded).map(|_| ());
                 // Freed here, on this thread: the importer's thread goes on deciding.
                 drop(batch);
                 if results.send(r).is_err() {
@@ -43,10 +43,12 @@ impl Appender {
         Self { to, done, busy: false }
     }
 
-    /// Hands a chunk to the thread. Call [`Appender::wait`] first: one chunk
-    /// at a time.
-    pub fn send(&mut self, batch: Vec<Append>) -> Result<(), AppError> {
-        self.to.send(batch).map_err(|_| AppError::Store(StoreError::Backend("the import's append thread has stopped".into())))?;
+    /// Hands a chunk to the thread, with what [`Store::encode`] made of it.
+    /// Call [`Appender::wait`] first: one chunk at a time.
+    pub fn send(&mut self, batch: Vec<Append>, encoded: Option<Encoded>) -> Result<(), AppError> {
+        self.to
+            .send((batch, encoded))
+            .map_err(|_| AppError::Store(StoreError::Backend("the import's append thread has stopped".into())))?;
         self.busy = true;
         Ok(())
     }
