@@ -389,7 +389,7 @@ impl<'c> Projector<'c> {
                         }
                     },
                     "UPDATE persons SET family_id = NULL WHERE id = ?1 AND family_id = ?2",
-                    params![person.to_string(), family.to_string()],
+                    params![person.key(), family.key()],
                 )?;
             }
             Event::ReferredForProsecution { person, at, .. } => {
@@ -439,9 +439,9 @@ impl<'c> Projector<'c> {
             Event::MembershipWithdrawn { family, person, .. } => {
                 self.exec(
                     "UPDATE memberships SET status = 'withdrawn', status_since = NULL WHERE family_id = ?1 AND person_id = ?2",
-                    params![family.to_string(), person.to_string()],
+                    params![family.key(), person.key()],
                 )?;
-                self.refresh_separated(&family.to_string())?;
+                self.refresh_separated(family)?;
             }
             Event::MembershipCorrected { family, person, role, .. } => {
                 self.exec(
