@@ -2,7 +2,7 @@
 //! same transaction as the append. `rebuild` folds the log in memory instead
 //! (`fold.rs`), to the same rows: the rebuild-equals-live tests check it.
 
-use crate::schema;
+use crate::{Key, schema};
 use kinship_domain::event::{Custodian, EncounterRef, FamilyLink, Subject};
 use kinship_domain::family::ReviewDecision;
 use kinship_domain::person::{Identity, SourceRef};
@@ -85,7 +85,7 @@ impl PersonRow {
         let [given, family, birth, sex, citizenship, a_number] = &self.identity;
         insert.execute(params![
             num,
-            self.id.to_string(),
+            self.id.key(),
             given,
             family,
             birth,
@@ -101,7 +101,7 @@ impl PersonRow {
             self.custody_since,
             self.pending_transfer_to,
             self.us_address,
-            self.family_id.map(|f| f.to_string()),
+            self.family_id.as_ref().map(Key::key),
             self.referred_at,
             self.aged_out
         ])?;
@@ -132,12 +132,12 @@ impl std::ops::DerefMut for NewPerson {
 
 /// A family formed in this transaction, not written yet (see [`NewPerson`]).
 struct NewFamily {
-    id: String,
+    id: FamilyId,
     kind: &'static str,
     formed_at: String,
     source: Option<String>,
     source_family_id: Option<String>,
-    lead: Option<String>,
+    lead: Option<PersonId>,
 }
 
 /// Encounter keys known to exist in this transaction: the second record of
@@ -222,7 +222,7 @@ impl<'c> Projector<'c> {
                 "INSERT INTO families (id, kind, formed_at, source, source_family_id, lead) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for f in self.families.drain(..) {
-                insert.execute(params![f.id, f.kind, f.formed_at, f.source, f.source_family_id, f.lead])?;
+                insert.execute(params![f.id.key(), f.kind, f.formed_at, f.source, f.source_family_id, f.lead.as_ref().map(Key::key)])?;
             }
             self.family_index.clear();
         }
@@ -246,7 +246,7 @@ impl<'c> Projector<'c> {
             }
             None => {
                 self.exec(sql, p)?;
-                self.touch_person(&person.to_string())
+                self.touch_person(person)
             }
         }
     }
@@ -272,12 +272,11 @@ impl<'c> Projector<'c> {
                 // Another record fills the gaps; it never overwrites (as `evolve`).
                 self.set_identity(person, identity, Fill::GapsOnly)?;
                 self.record(person, record, id, false, encounter)?;
-                self.refresh_names(&person.to_string())?;
-                self.refresh_first_encounter(&person.to_string())?;
+                self.refresh_names(person)?;
+                self.refresh_first_encounter(person)?;
             }
             Event::RecordCorrected { person, record, person_identity, encounter, .. } => {
                 self.finish()?;
-                let pid = person.to_string();
                 // The event carries the person's identity after the correction.
                 self.set_identity(person, person_identity, Fill::Replace)?;
                 self.encounter(encounter)?;
@@ -285,8 +284,8 @@ impl<'c> Projector<'c> {
                     "UPDATE person_records SET event_id = ?3, encounter_key = ?4 WHERE source = ?1 AND record_id = ?2",
                     params![record.source, record.record_id, &id.as_bytes()[..], encounter.key],
                 )?;
-                self.refresh_names(&pid)?;
-                self.refresh_first_encounter(&pid)?;
+                self.refresh_names(person)?;
+                self.refresh_first_encounter(person)?;
             }
             Event::BookedIn { person, agency, facility, at } => {
                 self.custody(
@@ -314,7 +313,7 @@ impl<'c> Projector<'c> {
                     person,
                     |p| p.pending_transfer_to = Some(to_agency.clone()),
                     "UPDATE persons SET pending_transfer_to = ?2 WHERE id = ?1",
-                    params![person.to_string(), to_agency],
+                    params![person.key(), to_agency],
                 )?;
             }
             Event::TransferAccepted { person, agency, facility, at, .. } => {
@@ -337,7 +336,7 @@ impl<'c> Projector<'c> {
                     person,
                     |p| p.pending_transfer_to = None,
                     "UPDATE persons SET pending_transfer_to = NULL WHERE id = ?1",
-                    params![person.to_string()],
+                    params![person.key()],
                 )?;
             }
             Event::Released { person, at, us_address, conditions, .. } => {
@@ -354,7 +353,7 @@ impl<'c> Projector<'c> {
                         p.us_address = us_address.clone();
                     },
                     "UPDATE persons SET custody_status = 'released', custody_agency = NULL, custody_facility = NULL, custody_since = ?2, pending_transfer_to = NULL, us_address = ?3 WHERE id = ?1",
-                    params![person.to_string(), at.as_str(), us_address],
+                    params![person.key(), at.as_str(), us_address],
                 )?;
             }
             Event::Removed { person, at, to_country, .. } => {
@@ -370,7 +369,7 @@ impl<'c> Projector<'c> {
                         p.pending_transfer_to = None;
                     },
                     "UPDATE persons SET custody_status = 'removed', custody_agency = NULL, custody_facility = NULL, custody_since = ?2, pending_transfer_to = NULL WHERE id = ?1",
-                    params![person.to_string(), at.as_str()],
+                    params![person.key(), at.as_str()],
                 )?;
             }
             Event::JoinedFamily { person, family, .. } => {
@@ -378,7 +377,7 @@ impl<'c> Projector<'c> {
                     person,
                     |p| p.family_id = Some(*family),
                     "UPDATE persons SET family_id = ?2 WHERE id = ?1",
-                    params![person.to_string(), family.to_string()],
+                    params![person.key(), family.key()],
                 )?;
             }
             Event::LeftFamily { person, family } => {
@@ -390,7 +389,7 @@ impl<'c> Projector<'c> {
                         }
                     },
                     "UPDATE persons SET family_id = NULL WHERE id = ?1 AND family_id = ?2",
-                    params![person.to_string(), family.to_string()],
+                    params![person.key(), family.key()],
                 )?;
             }
             Event::ReferredForProsecution { person, at, .. } => {
@@ -398,16 +397,16 @@ impl<'c> Projector<'c> {
                     person,
                     |p| p.referred_at = Some(at.as_str().to_string()),
                     "UPDATE persons SET referred_at = ?2 WHERE id = ?1",
-                    params![person.to_string(), at.as_str()],
+                    params![person.key(), at.as_str()],
                 )?;
             }
             Event::AgedOut { person, .. } => {
-                self.person(person, |p| p.aged_out = true, "UPDATE persons SET aged_out = 1 WHERE id = ?1", params![person.to_string()])?;
+                self.person(person, |p| p.aged_out = true, "UPDATE persons SET aged_out = 1 WHERE id = ?1", params![person.key()])?;
             }
             Event::FamilyFormed { family, kind, formed_at, source_family, .. } => {
                 self.family_index.insert(*family, self.families.len());
                 self.families.push(NewFamily {
-                    id: family.to_string(),
+                    id: *family,
                     kind: kind.as_str(),
                     formed_at: formed_at.as_str().to_string(),
                     source: source_family.as_ref().map(|s| s.source.clone()),
@@ -423,7 +422,7 @@ impl<'c> Projector<'c> {
                          ON CONFLICT (family_id, person_id) DO UPDATE SET role = excluded.role, status = 'active', \
                          established = excluded.established, added_by = excluded.added_by, status_since = NULL, reunified_location = NULL",
                     )?
-                    .execute(params![family.to_string(), person.to_string(), role.as_str(), established, by])?;
+                    .execute(params![family.key(), person.key(), role.as_str(), established, by])?;
                 if *lead {
                     self.lead(family, person)?;
                 }
@@ -432,25 +431,25 @@ impl<'c> Projector<'c> {
                 let separated: bool = self
                     .conn
                     .prepare_cached("SELECT EXISTS (SELECT 1 FROM memberships WHERE family_id = ?1 AND status = 'separated')")?
-                    .query_row(params![family.to_string()], |r| r.get(0))?;
+                    .query_row(params![family.key()], |r| r.get(0))?;
                 if separated {
-                    self.refresh_separated(&family.to_string())?;
+                    self.refresh_separated(family)?;
                 }
             }
             Event::MembershipWithdrawn { family, person, .. } => {
                 self.exec(
                     "UPDATE memberships SET status = 'withdrawn', status_since = NULL WHERE family_id = ?1 AND person_id = ?2",
-                    params![family.to_string(), person.to_string()],
+                    params![family.key(), person.key()],
                 )?;
-                self.refresh_separated(&family.to_string())?;
+                self.refresh_separated(family)?;
             }
             Event::MembershipCorrected { family, person, role, .. } => {
                 self.exec(
                     "UPDATE memberships SET role = ?3 WHERE family_id = ?1 AND person_id = ?2",
-                    params![family.to_string(), person.to_string(), role.as_str()],
+                    params![family.key(), person.key(), role.as_str()],
                 )?;
                 // The separated-children lists name each parent's role.
-                self.refresh_separated(&family.to_string())?;
+                self.refresh_separated(family)?;
             }
             Event::LeadDesignated { family, person, .. } => self.lead(family, person)?,
             Event::SeparationRecorded { family, separation, members, reason_code, policy, narrative, approved_by, recorded_by, at } => {
@@ -459,7 +458,7 @@ impl<'c> Projector<'c> {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'awaiting_level_1', ?10)",
                     params![
                         separation.to_string(),
-                        family.to_string(),
+                        family.key(),
                         reason_code,
                         policy,
                         narrative,
@@ -473,14 +472,14 @@ impl<'c> Projector<'c> {
                 for m in members {
                     self.exec(
                         "INSERT INTO separation_members (separation_id, person_id) VALUES (?1, ?2)",
-                        params![separation.to_string(), m.to_string()],
+                        params![separation.to_string(), m.key()],
                     )?;
                     self.exec(
                         "UPDATE memberships SET status = 'separated', status_since = ?3 WHERE family_id = ?1 AND person_id = ?2",
-                        params![family.to_string(), m.to_string(), at.as_str()],
+                        params![family.key(), m.key(), at.as_str()],
                     )?;
                 }
-                self.refresh_separated(&family.to_string())?;
+                self.refresh_separated(family)?;
             }
             Event::SeparationReviewed { family, separation, level, decision, note, by, at } => {
                 let (d, review) = match (decision, level) {
@@ -495,7 +494,7 @@ impl<'c> Projector<'c> {
                 self.exec("UPDATE separations SET review = ?2 WHERE id = ?1", params![separation.to_string(), review])?;
                 self.exec(
                     "UPDATE separated_children SET review = ?3 WHERE family_id = ?1 AND separation_id = ?2",
-                    params![family.to_string(), separation.to_string(), review],
+                    params![family.key(), separation.to_string(), review],
                 )?;
             }
             Event::SeparationCorrected { family, separation, reason_code, policy, narrative, .. } => {
@@ -506,17 +505,17 @@ impl<'c> Projector<'c> {
                 self.exec(
                     "UPDATE separated_children SET reason_code = ?3, policy = ?4, review = 'awaiting_level_1' \
                      WHERE family_id = ?1 AND separation_id = ?2",
-                    params![family.to_string(), separation.to_string(), reason_code, policy],
+                    params![family.key(), separation.to_string(), reason_code, policy],
                 )?;
             }
             Event::MembersReunified { family, members, location, at, .. } => {
                 for m in members {
                     self.exec(
                         "UPDATE memberships SET status = 'reunified', status_since = ?3, reunified_location = ?4 WHERE family_id = ?1 AND person_id = ?2",
-                        params![family.to_string(), m.to_string(), at.as_str(), location],
+                        params![family.key(), m.key(), at.as_str(), location],
                     )?;
                 }
-                self.refresh_separated(&family.to_string())?;
+                self.refresh_separated(family)?;
             }
             Event::FindingRaised { finding, kind, subjects, message, record } => {
                 self.exec(
@@ -599,9 +598,9 @@ impl<'c> Projector<'c> {
 
     fn lead(&mut self, family: &FamilyId, person: &PersonId) -> rusqlite::Result<()> {
         match self.family_index.get(family).and_then(|&i| self.families.get_mut(i)) {
-            Some(f) => f.lead = Some(person.to_string()),
+            Some(f) => f.lead = Some(*person),
             None => {
-                self.exec("UPDATE families SET lead = ?2 WHERE id = ?1", params![family.to_string(), person.to_string()])?;
+                self.exec("UPDATE families SET lead = ?2 WHERE id = ?1", params![family.key(), person.key()])?;
             }
         }
         Ok(())
@@ -624,7 +623,7 @@ impl<'c> Projector<'c> {
                 p.pending_transfer_to = None;
             },
             "UPDATE persons SET custody_status = 'in_custody', custody_agency = ?2, custody_facility = ?3, custody_since = ?4, pending_transfer_to = NULL WHERE id = ?1",
-            params![person.to_string(), agency, facility, at.as_str()],
+            params![person.key(), agency, facility, at.as_str()],
         )
     }
 
@@ -642,11 +641,8 @@ impl<'c> Projector<'c> {
             }
         };
         let [given, family, birth, sex, citizenship, a_number] = identity_columns(i);
-        self.exec(
-            sql,
-            params![person.to_string(), given, family, birth, i.birth.is_some_and(|b| b.estimated), sex, citizenship, a_number],
-        )?;
-        self.touch_person(&person.to_string())
+        self.exec(sql, params![person.key(), given, family, birth, i.birth.is_some_and(|b| b.estimated), sex, citizenship, a_number])?;
+        self.touch_person(person)
     }
 
     fn record(&mut self, person: &PersonId, r: &SourceRef, id: &Uuid, primary: bool, e: &EncounterRef) -> rusqlite::Result<()> {
@@ -654,7 +650,7 @@ impl<'c> Projector<'c> {
             .prepare_cached(
                 "INSERT INTO person_records (source, record_id, person_id, event_id, is_primary, encounter_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![r.source, r.record_id, person.to_string(), &id.as_bytes()[..], primary, e.key])?;
+            .execute(params![r.source, r.record_id, person.key(), &id.as_bytes()[..], primary, e.key])?;
         self.encounter(e)
     }
 
@@ -680,16 +676,16 @@ impl<'c> Projector<'c> {
             .prepare_cached(
                 "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![pos, person.to_string(), at.as_str(), row.kind, row.agency, row.facility, row.detail])?;
+            .execute(params![pos, person.key(), at.as_str(), row.kind, row.agency, row.facility, row.detail])?;
         Ok(())
     }
 
     /// Re-indexes a person's name after their identity changed.
-    fn refresh_names(&self, pid: &str) -> rusqlite::Result<()> {
+    fn refresh_names(&self, person: &PersonId) -> rusqlite::Result<()> {
         let (num, given, family): (i64, Option<String>, Option<String>) = self
             .conn
             .prepare_cached("SELECT num, given, family FROM persons WHERE id = ?1")?
-            .query_row(params![pid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            .query_row(params![person.key()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         self.exec("DELETE FROM person_names WHERE rowid = ?1", params![num])?;
         let tokens = name_tokens(given.as_deref(), family.as_deref());
         if !tokens.is_empty() {
@@ -703,7 +699,8 @@ impl<'c> Projector<'c> {
     /// (`schema::FILL_SEPARATED_*`). Called whenever a membership's status
     /// changes or a member joins a family with someone separated: the only
     /// events that change who is listed.
-    fn refresh_separated(&mut self, family: &str) -> rusqlite::Result<()> {
+    fn refresh_separated(&mut self, family: &FamilyId) -> rusqlite::Result<()> {
+        let family = family.key();
         // The fill copies persons' columns: write the ones held in memory.
         self.finish()?;
         self.exec("DELETE FROM separated_children WHERE family_id = ?1", params![family])?;
@@ -715,20 +712,23 @@ impl<'c> Projector<'c> {
 
     /// Copies a person's changed row into the separated-children tables, if
     /// they are listed there (as a child or a parent).
-    fn touch_person(&self, pid: &str) -> rusqlite::Result<()> {
+    fn touch_person(&self, person: &PersonId) -> rusqlite::Result<()> {
         let cols = schema::BRIEF_COLS;
         for (table, key) in [("separated_children", "child_id"), ("separated_parents", "parent_id")] {
-            self.exec(&format!("UPDATE {table} SET ({cols}) = (SELECT {cols} FROM persons WHERE id = ?1) WHERE {key} = ?1"), params![pid])?;
+            self.exec(
+                &format!("UPDATE {table} SET ({cols}) = (SELECT {cols} FROM persons WHERE id = ?1) WHERE {key} = ?1"),
+                params![person.key()],
+            )?;
         }
         Ok(())
     }
 
-    fn refresh_first_encounter(&self, pid: &str) -> rusqlite::Result<()> {
+    fn refresh_first_encounter(&self, person: &PersonId) -> rusqlite::Result<()> {
         self.exec(
             "UPDATE persons SET (first_encountered, first_encountered_utc) = \
              (SELECT e.at, e.at_utc FROM person_records r JOIN encounters e ON e.key = r.encounter_key \
               WHERE r.person_id = ?1 ORDER BY e.at_utc, e.at LIMIT 1) WHERE id = ?1",
-            params![pid],
+            params![person.key()],
         )?;
         Ok(())
     }

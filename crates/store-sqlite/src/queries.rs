@@ -1,6 +1,6 @@
 //! Read queries over the projections.
 
-use crate::db_err;
+use crate::{Key, db_err, key_uuid};
 use jiff::civil::Date;
 use kinship_domain::person::SourceRef;
 use kinship_domain::{ANumber, FamilyId, PersonId, name};
@@ -12,34 +12,39 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 type R<T> = Result<T, StoreError>;
 
-fn pid(text: &str) -> R<PersonId> {
-    PersonId::parse(text).ok_or_else(|| StoreError::Backend(format!("bad person id in projection: {text}")))
+/// A person id column (16 bytes) of a row.
+fn pid(r: &rusqlite::Row<'_>, i: usize) -> R<PersonId> {
+    key_uuid(r.get_ref(i).map_err(db_err)?, "person").map(PersonId)
 }
 
-fn fid(text: &str) -> R<FamilyId> {
-    FamilyId::parse(text).ok_or_else(|| StoreError::Backend(format!("bad family id in projection: {text}")))
+/// A family id column (16 bytes) of a row.
+fn fid(r: &rusqlite::Row<'_>, i: usize) -> R<FamilyId> {
+    key_uuid(r.get_ref(i).map_err(db_err)?, "family").map(FamilyId)
+}
+
+/// Person ids, the first column of every row of `rows`.
+fn pids(mut rows: rusqlite::Rows<'_>) -> R<Vec<PersonId>> {
+    let mut out = vec![];
+    while let Some(r) = rows.next().map_err(db_err)? {
+        out.push(pid(r, 0)?);
+    }
+    Ok(out)
 }
 
 pub fn person_by_record(conn: &Connection, r: &SourceRef) -> R<Option<PersonId>> {
-    let id: Option<String> = conn
-        .prepare_cached("SELECT person_id FROM person_records WHERE source = ?1 AND record_id = ?2")
-        .and_then(|mut s| s.query_row(params![r.source, r.record_id], |r| r.get(0)).optional())
-        .map_err(db_err)?;
-    id.as_deref().map(pid).transpose()
+    let mut st = conn.prepare_cached("SELECT person_id FROM person_records WHERE source = ?1 AND record_id = ?2").map_err(db_err)?;
+    Ok(pids(st.query(params![r.source, r.record_id]).map_err(db_err)?)?.pop())
 }
 
 pub fn persons_by_a_number(conn: &Connection, a: &ANumber) -> R<Vec<PersonId>> {
     let mut st = conn.prepare_cached("SELECT id FROM persons WHERE a_number = ?1 ORDER BY id").map_err(db_err)?;
-    let ids: Vec<String> = st.query_map(params![a.as_str()], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
-    ids.iter().map(|s| pid(s)).collect()
+    pids(st.query(params![a.as_str()]).map_err(db_err)?)
 }
 
 pub fn family_by_source(conn: &Connection, f: &SourceRef) -> R<Option<FamilyId>> {
-    let id: Option<String> = conn
-        .prepare_cached("SELECT id FROM families WHERE source = ?1 AND source_family_id = ?2")
-        .and_then(|mut s| s.query_row(params![f.source, f.record_id], |r| r.get(0)).optional())
-        .map_err(db_err)?;
-    id.as_deref().map(fid).transpose()
+    let mut st = conn.prepare_cached("SELECT id FROM families WHERE source = ?1 AND source_family_id = ?2").map_err(db_err)?;
+    let mut rows = st.query(params![f.source, f.record_id]).map_err(db_err)?;
+    rows.next().map_err(db_err)?.map(|r| fid(r, 0)).transpose()
 }
 
 /// The import's lookups for a whole chunk in one read transaction: each
@@ -56,9 +61,8 @@ pub fn lookup_many(conn: &Connection, records: &[&SourceRef], a_numbers: &[&ANum
         let mut by_record =
             tx.prepare_cached("SELECT person_id FROM person_records WHERE source = ?1 AND record_id = ?2").map_err(db_err)?;
         for r in records {
-            let id: Option<String> = by_record.query_row(params![r.source, r.record_id], |row| row.get(0)).optional().map_err(db_err)?;
-            if let Some(id) = id {
-                known.records.insert((*r).clone(), pid(&id)?);
+            if let Some(id) = pids(by_record.query(params![r.source, r.record_id]).map_err(db_err)?)?.pop() {
+                known.records.insert((*r).clone(), id);
             }
         }
     }
@@ -80,16 +84,24 @@ pub fn lookup_many(conn: &Connection, records: &[&SourceRef], a_numbers: &[&ANum
 pub fn persons_in_encounter(conn: &Connection, key: &str) -> R<Vec<PersonId>> {
     let mut st =
         conn.prepare_cached("SELECT DISTINCT person_id FROM person_records WHERE encounter_key = ?1 ORDER BY person_id").map_err(db_err)?;
-    let ids: Vec<String> = st.query_map(params![key], |r| r.get(0)).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
-    ids.iter().map(|s| pid(s)).collect()
+    pids(st.query(params![key]).map_err(db_err)?)
 }
 
 const PERSON_COLS: &str = "p.id, p.given, p.family, p.birth_date, p.birth_estimated, p.sex, p.citizenship, p.a_number, \
     p.first_encountered, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.family_id, p.aged_out";
 
-fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
+/// A person's row; its id and family id as users see them (`P-…`, `F-…`).
+fn person_row(r: &rusqlite::Row<'_>) -> R<PersonRow> {
+    let family_id = match r.get_ref(13).map_err(db_err)? {
+        rusqlite::types::ValueRef::Null => None,
+        _ => Some(fid(r, 13)?.to_string()),
+    };
+    person_row_with(r, pid(r, 0)?.to_string(), family_id).map_err(db_err)
+}
+
+fn person_row_with(r: &rusqlite::Row<'_>, id: String, family_id: Option<String>) -> rusqlite::Result<PersonRow> {
     Ok(PersonRow {
-        id: r.get(0)?,
+        id,
         given: r.get(1)?,
         family: r.get(2)?,
         birth: r.get(3)?,
@@ -99,48 +111,46 @@ fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
         a_number: r.get(7)?,
         first: r.get(8)?,
         custody: CustodyNow { status: r.get(9)?, agency: r.get(10)?, facility: r.get(11)?, since: r.get(12)? },
-        family_id: r.get(13)?,
+        family_id,
         aged_out: r.get(14)?,
     })
 }
 
 fn view(conn: &Connection, row: PersonRow) -> R<PersonView> {
-    let family = match &row.family_id {
+    let id = PersonId::parse(&row.id).ok_or_else(|| StoreError::Backend(format!("bad person id: {}", row.id)))?;
+    let family_id = row.family_id.as_deref().map(|f| FamilyId::parse(f).ok_or_else(|| StoreError::Backend(format!("bad family id: {f}"))));
+    let family = match family_id.transpose()? {
         Some(f) => conn
             .prepare_cached(
                 "SELECT f.kind, m.role, m.status, f.lead FROM memberships m JOIN families f ON f.id = m.family_id \
                  WHERE m.family_id = ?1 AND m.person_id = ?2",
             )
             .and_then(|mut s| {
-                s.query_row(params![f, row.id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                s.query_row(params![f.key(), id.key()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
                 })
                 .optional()
             })
             .map_err(db_err)?
-            .map(|(kind, role, status, lead)| -> R<MembershipView> {
-                Ok(MembershipView { family: fid(f)?, kind, role, status, is_lead: lead.as_deref() == Some(row.id.as_str()) })
-            })
-            .transpose()?,
+            .map(|(kind, role, status, lead)| MembershipView { family: f, kind, role, status, is_lead: lead.as_deref() == Some(id.key()) }),
         None => None,
     };
     let mut st = conn
         .prepare_cached("SELECT source, record_id FROM person_records WHERE person_id = ?1 ORDER BY is_primary DESC, source, record_id")
         .map_err(db_err)?;
     let records = st
-        .query_map(params![row.id], |r| Ok(SourceRef { source: r.get(0)?, record_id: r.get(1)? }))
+        .query_map(params![id.key()], |r| Ok(SourceRef { source: r.get(0)?, record_id: r.get(1)? }))
         .map_err(db_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db_err)?;
-    let id = pid(&row.id)?;
     Ok(row.into_view(id, family, records))
 }
 
 pub fn person(conn: &Connection, id: PersonId) -> R<Option<PersonView>> {
-    let row = conn
-        .prepare_cached(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = ?1"))
-        .and_then(|mut s| s.query_row(params![id.to_string()], person_row).optional())
-        .map_err(db_err)?;
+    let mut st = conn.prepare_cached(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = ?1")).map_err(db_err)?;
+    let mut rows = st.query(params![id.key()]).map_err(db_err)?;
+    let row = rows.next().map_err(db_err)?.map(person_row).transpose()?;
+    drop(rows);
     row.map(|r| view(conn, r)).transpose()
 }
 
@@ -149,7 +159,7 @@ pub fn custody_history(conn: &Connection, id: PersonId) -> R<Vec<CustodyEntry>> 
         .prepare_cached("SELECT position, at, kind, agency, facility, detail FROM custody WHERE person_id = ?1 ORDER BY position")
         .map_err(db_err)?;
     let rows = st
-        .query_map(params![id.to_string()], |r| {
+        .query_map(params![id.key()], |r| {
             Ok(CustodyEntry {
                 position: r.get::<_, i64>(0)? as u64,
                 at: r.get(1)?,
@@ -214,14 +224,19 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> R<Vec<PersonView>> {
         sql.push(')');
     }
     if let Some(f) = q.family {
-        let i = arg(f.to_string(), &mut args);
+        args.push(rusqlite::types::Value::Blob(f.key().to_vec()));
+        let i = args.len();
         sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id AND m.family_id = ?{i})"));
     }
     let limit = if q.limit == 0 { 100 } else { q.limit };
     sql.push_str(&format!(" ORDER BY p.family, p.given, p.id LIMIT {limit}"));
     let mut st = conn.prepare(&sql).map_err(db_err)?;
-    let rows: Vec<PersonRow> =
-        st.query_map(rusqlite::params_from_iter(args), person_row).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
+    let mut found = st.query(rusqlite::params_from_iter(args)).map_err(db_err)?;
+    let mut rows: Vec<PersonRow> = vec![];
+    while let Some(r) = found.next().map_err(db_err)? {
+        rows.push(person_row(r)?);
+    }
+    drop(found);
     rows.into_iter().map(|r| view(conn, r)).collect()
 }
 
@@ -229,7 +244,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> R<Vec<PersonView>> {
 /// (`schema::BRIEF_COLS` less `aged_out`, then the id) starting at column `at`.
 fn brief_at(r: &rusqlite::Row<'_>, at: usize) -> R<PersonBrief> {
     let get = |i: usize| r.get::<_, Option<String>>(at + i).map_err(db_err);
-    let id = pid(&r.get::<_, String>(at + 8).map_err(db_err)?)?;
+    let id = pid(r, at + 8)?;
     let custody = CustodyNow { status: r.get(at + 4).map_err(db_err)?, agency: get(5)?, facility: get(6)?, since: get(7)? };
     Ok(PersonBrief::new(id, get(0)?.as_deref(), get(1)?.as_deref(), get(2)?, get(3)?, custody))
 }
@@ -254,7 +269,7 @@ pub fn separated_children(conn: &Connection, today: Date) -> R<Vec<SeparatedChil
     let mut rows = st.query(params![adult_cutoff]).map_err(db_err)?;
     let mut out: Vec<SeparatedChild> = vec![];
     while let Some(r) = rows.next().map_err(db_err)? {
-        let family = fid(&r.get::<_, String>(0).map_err(db_err)?)?;
+        let family = fid(r, 0)?;
         let child = brief_at(r, 8)?;
         let parent = SeparatedParent { role: r.get(6).map_err(db_err)?, status: r.get(7).map_err(db_err)?, person: brief_at(r, 17)? };
         match out.last_mut() {
@@ -340,7 +355,8 @@ fn dump_names(conn: &Connection, out: &mut String) -> R<()> {
     let mut st = conn
         .prepare("SELECT t.term, p.id FROM temp.person_name_terms t JOIN persons p ON p.num = t.doc ORDER BY t.term, p.id")
         .map_err(db_err)?;
-    let rows = st.query_map([], |r| Ok(format!("{}|{}|", r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
+    let rows =
+        st.query_map([], |r| Ok(format!("{}|{:?}|", r.get::<_, String>(0)?, r.get::<_, rusqlite::types::Value>(1)?))).map_err(db_err)?;
     out.push_str("## person_names\n");
     for r in rows {
         out.push_str(&r.map_err(db_err)?);

@@ -9,7 +9,7 @@
 
 use crate::fold::{Custody, Fold};
 use crate::project::{INSERT_PERSON, name_tokens};
-use crate::{codec, db_err, open_reader, schema, uuid_of};
+use crate::{Key, codec, db_err, open_reader, schema, uuid_of};
 use kinship_domain::Event;
 use kinship_store::StoreError;
 use rusqlite::types::ValueRef;
@@ -33,6 +33,8 @@ const PROGRESS_EVERY: u64 = 50_000;
 /// it negated), and the one it goes back to.
 const REBUILD_CACHE_KIB: i64 = 262_144;
 const NORMAL_CACHE_KIB: i64 = 65_536;
+/// Helper threads SQLite's sorter may start while `CREATE INDEX` sorts.
+const SORT_THREADS: usize = 2;
 
 type Parsed = Result<Vec<(u64, Uuid, Event)>, StoreError>;
 
@@ -41,9 +43,10 @@ fn corrupt(position: u64, what: &str) -> impl Fn(rusqlite::Error) -> StoreError 
 }
 
 pub fn rebuild(conn: &mut Connection, path: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
-    conn.execute_batch(&format!("PRAGMA cache_size = -{REBUILD_CACHE_KIB};")).map_err(db_err)?;
+    // `threads`: the sorts that build the secondary indexes may use a second core.
+    conn.execute_batch(&format!("PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {SORT_THREADS};")).map_err(db_err)?;
     let result = run(conn, path, progress);
-    conn.execute_batch(&format!("PRAGMA cache_size = -{NORMAL_CACHE_KIB};")).map_err(db_err)?;
+    conn.execute_batch(&format!("PRAGMA cache_size = -{NORMAL_CACHE_KIB}; PRAGMA threads = 0;")).map_err(db_err)?;
     result
 }
 
@@ -138,7 +141,7 @@ fn write_custody(tx: &Transaction<'_>, rows: &mut Vec<Custody>) -> rusqlite::Res
         "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for c in rows.drain(..) {
-        insert.execute(params![c.position, c.person.to_string(), c.at, c.kind, c.agency, c.facility, c.detail])?;
+        insert.execute(params![c.position, c.person.key(), c.at, c.kind, c.agency, c.facility, c.detail])?;
     }
     Ok(())
 }
@@ -172,7 +175,7 @@ fn write(tx: &Transaction<'_>, fold: &mut Fold) -> rusqlite::Result<()> {
             "INSERT INTO person_records (source, record_id, person_id, event_id, is_primary, encounter_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for r in records {
-            insert.execute(params![r.source, r.record_id, r.person.to_string(), &r.event_id.as_bytes()[..], r.primary, r.encounter_key])?;
+            insert.execute(params![r.source, r.record_id, r.person.key(), &r.event_id.as_bytes()[..], r.primary, r.encounter_key])?;
         }
     }
     {
@@ -195,7 +198,7 @@ fn write_families(tx: &Transaction<'_>, fold: &mut Fold) -> rusqlite::Result<()>
     let mut insert =
         tx.prepare("INSERT INTO families (id, kind, formed_at, source, source_family_id, lead) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     for (id, f) in families {
-        insert.execute(params![id.to_string(), f.kind, f.formed_at, f.source, f.source_family_id, f.lead.map(|p| p.to_string())])?;
+        insert.execute(params![id.key(), f.kind, f.formed_at, f.source, f.source_family_id, f.lead.as_ref().map(Key::key)])?;
     }
     let mut memberships: Vec<_> = std::mem::take(&mut fold.memberships).into_iter().collect();
     memberships.sort_unstable_by_key(|m| m.0);
@@ -205,8 +208,8 @@ fn write_families(tx: &Transaction<'_>, fold: &mut Fold) -> rusqlite::Result<()>
     )?;
     for ((family, person), m) in memberships {
         insert.execute(params![
-            family.to_string(),
-            person.to_string(),
+            family.key(),
+            person.key(),
             m.role,
             m.status,
             m.established,
@@ -228,7 +231,7 @@ fn write_separations(tx: &Transaction<'_>, fold: &mut Fold) -> rusqlite::Result<
     for (id, s) in separations {
         insert.execute(params![
             id.to_string(),
-            s.family.to_string(),
+            s.family.key(),
             s.reason_code,
             s.policy,
             s.narrative,
@@ -245,7 +248,7 @@ fn write_separations(tx: &Transaction<'_>, fold: &mut Fold) -> rusqlite::Result<
     members.sort_unstable();
     let mut insert = tx.prepare("INSERT INTO separation_members (separation_id, person_id) VALUES (?1, ?2)")?;
     for (separation, person) in members {
-        insert.execute(params![separation.to_string(), person.to_string()])?;
+        insert.execute(params![separation.to_string(), person.key()])?;
     }
     let mut insert = tx.prepare(
         "INSERT INTO separation_reviews (position, separation_id, level, decision, note, by_user, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

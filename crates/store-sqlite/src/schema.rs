@@ -21,7 +21,12 @@
 ///    upgraded in place: its events keep their bytes and hashes (rows tell
 ///    their encoding by storage class), the idempotency rows are converted
 ///    and `streams` dropped.
-pub const FORMAT: i64 = 4;
+/// 5: person and family ids in the projections as their 16 bytes (BLOB)
+///    instead of `P-…`/`F-…` text; families without a rowid; no
+///    `memberships_person` or `finding_subjects_subject` index (nothing reads
+///    them). An older store's projections are rebuilt from its log when it is
+///    opened ([`crate::upgrade`]); the log is not touched.
+pub const FORMAT: i64 = 5;
 
 pub const LOG: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -106,7 +111,7 @@ CREATE TABLE IF NOT EXISTS persons (
     -- An explicit rowid: the name index refers to it, and VACUUM may renumber
     -- an implicit one.
     num INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    id BLOB NOT NULL UNIQUE,
     given TEXT, family TEXT,
     birth_date TEXT, birth_estimated INTEGER NOT NULL DEFAULT 0,
     sex TEXT, citizenship TEXT, a_number TEXT,
@@ -115,7 +120,7 @@ CREATE TABLE IF NOT EXISTS persons (
     custody_agency TEXT, custody_facility TEXT, custody_since TEXT,
     pending_transfer_to TEXT,
     us_address TEXT,
-    family_id TEXT,
+    family_id BLOB,
     referred_at TEXT,
     aged_out INTEGER NOT NULL DEFAULT 0
 );
@@ -128,7 +133,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS person_names USING fts5 (
 -- A source record of a person, and the encounter it describes.
 CREATE TABLE IF NOT EXISTS person_records (
     source TEXT NOT NULL, record_id TEXT NOT NULL,
-    person_id TEXT NOT NULL, event_id BLOB NOT NULL, is_primary INTEGER NOT NULL,
+    person_id BLOB NOT NULL, event_id BLOB NOT NULL, is_primary INTEGER NOT NULL,
     encounter_key TEXT NOT NULL,
     PRIMARY KEY (source, record_id)
 ) WITHOUT ROWID;
@@ -139,26 +144,26 @@ CREATE TABLE IF NOT EXISTS encounters (
 -- Clustered by person (format 3): a person's history is one range, and no
 -- separate (person_id) index repeats every row's key.
 CREATE TABLE IF NOT EXISTS custody (
-    position INTEGER NOT NULL, person_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
+    position INTEGER NOT NULL, person_id BLOB NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
     agency TEXT, facility TEXT, detail TEXT,
     PRIMARY KEY (person_id, position)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS families (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, formed_at TEXT NOT NULL,
-    source TEXT, source_family_id TEXT, lead TEXT
-);
+    id BLOB PRIMARY KEY, kind TEXT NOT NULL, formed_at TEXT NOT NULL,
+    source TEXT, source_family_id TEXT, lead BLOB
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memberships (
-    family_id TEXT NOT NULL, person_id TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
+    family_id BLOB NOT NULL, person_id BLOB NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
     established TEXT NOT NULL, added_by TEXT NOT NULL, status_since TEXT, reunified_location TEXT,
     PRIMARY KEY (family_id, person_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS separations (
-    id TEXT PRIMARY KEY, family_id TEXT NOT NULL, reason_code TEXT NOT NULL, policy TEXT,
+    id TEXT PRIMARY KEY, family_id BLOB NOT NULL, reason_code TEXT NOT NULL, policy TEXT,
     narrative TEXT NOT NULL, approved_by TEXT NOT NULL, recorded_by TEXT NOT NULL,
     at TEXT NOT NULL, at_utc TEXT NOT NULL, review TEXT NOT NULL, event_id BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS separation_members (
-    separation_id TEXT NOT NULL, person_id TEXT NOT NULL, PRIMARY KEY (separation_id, person_id)
+    separation_id TEXT NOT NULL, person_id BLOB NOT NULL, PRIMARY KEY (separation_id, person_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS separation_reviews (
     position INTEGER PRIMARY KEY, separation_id TEXT NOT NULL, level INTEGER NOT NULL,
@@ -191,7 +196,7 @@ CREATE TABLE IF NOT EXISTS linkage_runs (
 -- by the projector (`refresh_separated`, `touch_person`); a copy of what the
 -- report shows, so the report reads these two small tables and nothing else.
 CREATE TABLE IF NOT EXISTS separated_children (
-    family_id TEXT NOT NULL, child_id TEXT NOT NULL,
+    family_id BLOB NOT NULL, child_id BLOB NOT NULL,
     separation_id TEXT NOT NULL, since TEXT NOT NULL, reason_code TEXT NOT NULL, policy TEXT, review TEXT NOT NULL,
     given TEXT, family TEXT, birth_date TEXT, a_number TEXT, custody_status TEXT NOT NULL,
     custody_agency TEXT, custody_facility TEXT, custody_since TEXT, aged_out INTEGER NOT NULL,
@@ -199,7 +204,7 @@ CREATE TABLE IF NOT EXISTS separated_children (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS separated_children_child ON separated_children (child_id);
 CREATE TABLE IF NOT EXISTS separated_parents (
-    family_id TEXT NOT NULL, parent_id TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
+    family_id BLOB NOT NULL, parent_id BLOB NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
     given TEXT, family TEXT, birth_date TEXT, a_number TEXT, custody_status TEXT NOT NULL,
     custody_agency TEXT, custody_facility TEXT, custody_since TEXT, aged_out INTEGER NOT NULL,
     PRIMARY KEY (family_id, parent_id)
@@ -252,13 +257,6 @@ WHERE {families} AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND m.stat
   AND EXISTS (SELECT 1 FROM separated_children sc WHERE sc.family_id = m.family_id)
 "#;
 
-/// Secondary indexes that filling the separated-children tables reads
-/// through, so `upgrade` creates them first (also part of [`PROJECTION_INDEXES`]).
-pub const REPLAY_INDEXES: &str = r#"
-CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
-CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
-"#;
-
 /// Secondary indexes of the projections. `rebuild` creates them after the
 /// rows are written: building an index once is far cheaper than maintaining it per row.
 pub const PROJECTION_INDEXES: &str = r#"
@@ -268,8 +266,6 @@ CREATE INDEX IF NOT EXISTS person_records_person ON person_records (person_id);
 CREATE INDEX IF NOT EXISTS encounters_date ON encounters (local_date);
 CREATE INDEX IF NOT EXISTS person_records_encounter ON person_records (encounter_key);
 CREATE INDEX IF NOT EXISTS families_source ON families (source, source_family_id);
-CREATE INDEX IF NOT EXISTS memberships_person ON memberships (person_id);
 CREATE INDEX IF NOT EXISTS separations_family ON separations (family_id);
-CREATE INDEX IF NOT EXISTS finding_subjects_subject ON finding_subjects (subject);
 CREATE INDEX IF NOT EXISTS links_status ON links (status, score);
 "#;

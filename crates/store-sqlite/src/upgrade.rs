@@ -1,36 +1,34 @@
-//! In-place upgrades of older on-disk formats. The events are never
-//! touched: 2 → 3 adds projections filled from the others; 3 → 4 converts
-//! the idempotency index to digests and drops `streams` (derived from the
-//! log); later events are written in format 4 beside the old rows.
+//! Upgrades of older on-disk formats. The events are never rewritten.
+//! The log's side (3 → 4) converts the idempotency index to digests and
+//! drops `streams` (derived from the log); later events are written in
+//! format 4 beside the old rows. Every other change since format 2 is in the
+//! projections (new tables, dropped indexes, 16-byte person and family keys
+//! in format 5), so one rebuild from the log gives exactly the current
+//! projections, however old they were.
 
 use crate::{codec, db_err, schema};
 use kinship_store::StoreError;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
 
 /// The oldest format this version upgrades in place; older ones are refused.
 pub const UPGRADABLE_FROM: i64 = 2;
 
 /// Brings a store in format [`UPGRADABLE_FROM`]..[`schema::FORMAT`] up to
-/// the current format, in one transaction (a crash leaves it as it was).
-pub fn upgrade(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-    if from < 3 {
-        // 2 → 3: the separated-children tables, filled for every family with someone separated.
-        tx.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
-        tx.execute_batch(schema::REPLAY_INDEXES).map_err(db_err)?;
-        let all = "m.family_id IN (SELECT DISTINCT family_id FROM memberships WHERE status = 'separated')";
-        tx.execute(&schema::FILL_SEPARATED_CHILDREN.replace("{families}", all), []).map_err(db_err)?;
-        tx.execute(&schema::FILL_SEPARATED_PARENTS.replace("{families}", all), []).map_err(db_err)?;
-        // Indexes nothing reads any more (the old separated-children query
-        // read the first; nothing ever read the second).
-        tx.execute_batch("DROP INDEX IF EXISTS memberships_status; DROP INDEX IF EXISTS finding_subjects_subject;").map_err(db_err)?;
-    }
+/// the current format. The log's step is one transaction and records
+/// format 4; the projections' rebuild is another and records the current
+/// format. A crash in between leaves a format-4 store, whose projections are
+/// rebuilt on the next open.
+pub fn upgrade(conn: &mut Connection, path: &Path, from: i64) -> Result<(), StoreError> {
     if from < 4 {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         to_format_4(&tx)?;
+        tx.execute_batch("PRAGMA user_version = 4;").map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
     }
-    tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)?;
-    tx.commit().map_err(db_err)
+    crate::rebuild::rebuild(conn, path, &mut |_| {})?;
+    conn.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)
 }
 
 /// 3 → 4: idempotency rows keyed by digest, command hashes as bytes (the

@@ -1,10 +1,11 @@
 //! Worklist and linkage reads over the `links`, `linkage_runs` and record
 //! projections.
 
-use crate::db_err;
+use crate::{db_err, key_uuid};
 use jiff::civil::Date;
 use kinship_domain::{FamilyId, LinkId, PersonId};
 use kinship_store::{LinkageRow, StoreError, WorklistItem, WorklistQuery};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 
 type R<T> = Result<T, StoreError>;
@@ -77,7 +78,8 @@ pub fn linkage_rows(conn: &Connection, from: Date, to: Date) -> R<Vec<LinkageRow
     let rows = st
         .query_map(params![from.to_string(), to.to_string()], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Option<Vec<u8>>>(14)?,
                 LinkageRow {
                     person: PersonId(uuid::Uuid::nil()),
                     source: r.get(1)?,
@@ -93,15 +95,17 @@ pub fn linkage_rows(conn: &Connection, from: Date, to: Date) -> R<Vec<LinkageRow
                     sex: r.get(11)?,
                     citizenship: r.get(12)?,
                     a_number: r.get(13)?,
-                    family_id: r.get(14)?,
+                    family_id: None,
                 },
             ))
         })
         .map_err(db_err)?;
     let mut out = vec![];
     for row in rows {
-        let (person, mut row) = row.map_err(db_err)?;
-        row.person = PersonId::parse(&person).ok_or_else(|| StoreError::Backend(format!("bad person id in projection: {person}")))?;
+        let (person, family, mut row) = row.map_err(db_err)?;
+        row.person = PersonId(key_uuid(ValueRef::Blob(&person), "person")?);
+        // As users see it (`F-…`).
+        row.family_id = family.map(|f| key_uuid(ValueRef::Blob(&f), "family").map(|f| FamilyId(f).to_string())).transpose()?;
         out.push(row);
     }
     Ok(out)

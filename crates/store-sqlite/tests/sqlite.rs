@@ -212,7 +212,78 @@ fn a_format_2_store_gains_the_separated_children_projection_when_opened() {
     assert_eq!(store.separated_children(jiff::civil::date(2000, 6, 1)).unwrap(), before.0);
     assert_eq!(store.projection_dump().unwrap(), before.1);
     let raw = Connection::open(dir.path().join("kinship.db")).unwrap();
-    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 4);
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 5);
+}
+
+/// `tests/fixtures/format3-projections.db` was written by the session-4 code (main at
+/// 5601bd7: `kinship sim --seed 7 --days 6 --per-day 30 --start 2018-06-01
+/// --error-rate time_without_offset=0`, its BP import and `sim --load-only`,
+/// then VACUUM): text person and family ids. Opening it rebuilds the
+/// projections from its log in format 5, and every answer is the one the old
+/// tables held: persons (by their `P-…` id), custody, families, the
+/// separated-children list, A-number lookups.
+#[test]
+fn a_format_3_store_is_upgraded_by_rebuilding_its_projections_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kinship.db");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format3-projections.db"), &db).unwrap();
+    let raw = Connection::open(&db).unwrap();
+    let strings = |sql: &str| -> Vec<String> {
+        raw.prepare(sql).unwrap().query_map([], |r| r.get::<_, String>(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+    let persons = strings(
+        "SELECT id || '|' || coalesce(given, '') || '|' || coalesce(family, '') || '|' || custody_status || '|' || \
+         coalesce(family_id, '') || '|' || first_encountered FROM persons ORDER BY id",
+    );
+    let custody = strings("SELECT person_id || '|' || position || '|' || kind FROM custody ORDER BY person_id, position");
+    let separated = strings("SELECT family_id || '|' || child_id || '|' || separation_id FROM separated_children ORDER BY 1");
+    let memberships = strings("SELECT family_id || '|' || person_id || '|' || role || '|' || status FROM memberships ORDER BY 1");
+    let a_numbers = strings(
+        "SELECT a_number || '|' || group_concat(id) FROM (SELECT a_number, id FROM persons WHERE a_number IS NOT NULL ORDER BY id) GROUP BY a_number ORDER BY 1",
+    );
+    assert!(persons.len() > 100 && separated.len() > 3 && !custody.is_empty() && !memberships.is_empty(), "the fixture holds too little");
+    drop(raw);
+
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let raw = Connection::open(&db).unwrap();
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 5);
+    assert_eq!(raw.query_row("SELECT typeof(id) FROM persons LIMIT 1", [], |r| r.get::<_, String>(0)).unwrap(), "blob");
+    let mut history = vec![];
+    for line in &persons {
+        let f: Vec<&str> = line.split('|').collect();
+        let id = kinship_domain::PersonId::parse(f[0]).unwrap();
+        let p = store.person(id).unwrap().expect("every person is still there");
+        let family = p.family.as_ref().map(|m| m.family.to_string()).unwrap_or_default();
+        let shown = [
+            p.id.to_string(),
+            p.given_names.unwrap_or_default(),
+            p.family_names.unwrap_or_default(),
+            p.custody.status.clone(),
+            family,
+            p.first_encountered.clone(),
+        ];
+        assert_eq!(shown.join("|"), *line);
+        history.extend(store.custody_history(id).unwrap().into_iter().map(|c| format!("{}|{}|{}", f[0], c.position, c.kind)));
+    }
+    assert_eq!(history, custody);
+    let listed: std::collections::BTreeSet<String> = store
+        .separated_children(jiff::civil::date(2018, 6, 7))
+        .unwrap()
+        .into_iter()
+        .map(|c| format!("{}|{}|{}", c.family, c.child.id, c.separation))
+        .collect();
+    assert!(!listed.is_empty());
+    assert!(listed.iter().all(|l| separated.contains(l)), "{listed:?} not all in {separated:?}");
+    for line in &a_numbers {
+        let (a, ids) = line.split_once('|').unwrap();
+        let found = store.persons_by_a_number(&kinship_domain::ANumber::parse(a).unwrap()).unwrap();
+        assert_eq!(found.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","), ids);
+    }
+    // The upgraded projections are exactly what a rebuild makes.
+    let upgraded = store.projection_dump().unwrap();
+    store.rebuild(&mut |_| {}).unwrap();
+    assert_eq!(store.projection_dump().unwrap(), upgraded);
 }
 
 /// A payload that no longer parses stops `rebuild` at its position (found by
