@@ -111,6 +111,16 @@ pub enum Command {
         role: Role,
         reason: String,
     },
+    /// Withdraws a membership recorded in error (a source re-sent the record
+    /// naming another family, or a mistake is found). Nothing is deleted: the
+    /// membership stays in the family's history as withdrawn, pointing at the
+    /// event that recorded it. Not for separations: a separated member's
+    /// membership is corrected through the separation.
+    WithdrawMembership {
+        family: FamilyId,
+        person: PersonId,
+        reason: String,
+    },
     RecordSeparation {
         family: FamilyId,
         separation: SeparationId,
@@ -240,7 +250,8 @@ impl Command {
             Command::FormFamily { .. }
             | Command::RecordSourceFamily { .. }
             | Command::AddMember { .. }
-            | Command::CorrectMembership { .. } => "family.form",
+            | Command::CorrectMembership { .. }
+            | Command::WithdrawMembership { .. } => "family.form",
             Command::DesignateLead { .. } => "family.lead",
             Command::RecordSeparation { .. } | Command::CorrectSeparation { .. } => "separation.record",
             Command::ReviewSeparation { level, .. } => {
@@ -283,7 +294,9 @@ impl Command {
             Command::FormFamily { family, members, .. } => (members.iter().map(|m| m.person).collect(), vec![*family]),
             Command::RecordSourceFamily { family, .. } => (vec![], vec![*family]),
             Command::AddMember { family, member, .. } => (vec![member.person], vec![*family]),
-            Command::DesignateLead { family, person } | Command::CorrectMembership { family, person, .. } => (vec![*person], vec![*family]),
+            Command::DesignateLead { family, person }
+            | Command::CorrectMembership { family, person, .. }
+            | Command::WithdrawMembership { family, person, .. } => (vec![*person], vec![*family]),
             Command::RecordSeparation { family, members, .. } | Command::Reunify { family, members, .. } => {
                 (members.clone(), vec![*family])
             }

@@ -253,7 +253,8 @@ pub(crate) fn apply(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &
         }
         Command::AddMember { family, member, source_claim } => {
             let f = family_of(world, *family)?;
-            if f.member(member.person).is_some() {
+            // A withdrawn member may be added again (the source moved them back).
+            if f.member(member.person).is_some_and(|m| m.status != MemberStatus::Withdrawn) {
                 return Err(DomainError::field(
                     "already-a-member",
                     "person",
@@ -276,7 +277,7 @@ pub(crate) fn apply(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &
         }
         Command::CorrectMembership { family, person, role, reason } => {
             let f = family_of(world, *family)?;
-            let Some(m) = f.member(*person) else {
+            let Some(m) = f.member(*person).filter(|m| m.status != MemberStatus::Withdrawn) else {
                 return Err(DomainError::field("not-a-member", "person", format!("person {person} is not in family {family}")));
             };
             if m.role == *role {
@@ -292,6 +293,42 @@ pub(crate) fn apply(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &
                 reason: reason.clone(),
                 by,
             }])
+        }
+        Command::WithdrawMembership { family, person, reason } => {
+            let f = family_of(world, *family)?;
+            let m = match f.member(*person) {
+                Some(m) if m.status.is_with_family() => m,
+                Some(m) if m.status == MemberStatus::Separated => {
+                    return Err(DomainError::field(
+                        "withdraw-separated",
+                        "person",
+                        "this member is separated from the family: correct the separation (or reunify them) instead of withdrawing the membership",
+                    ));
+                }
+                _ => return Err(DomainError::field("not-a-member", "person", format!("person {person} is not in family {family}"))),
+            };
+            non_empty(reason, "reason", "withdrawing a membership needs a reason")?;
+            let mut out = vec![Event::MembershipWithdrawn {
+                family: *family,
+                person: *person,
+                corrects: m.role_event,
+                role: m.role,
+                reason: reason.clone(),
+                by: by.clone(),
+            }];
+            if world.persons.get(person).is_some_and(|p| p.family == Some(*family)) {
+                out.push(Event::LeftFamily { person: *person, family: *family });
+            }
+            // The lead leaving hands the lead on as a new member would take it:
+            // the first adult parent or guardian with the family, else the
+            // first member with the family.
+            if f.lead == Some(*person) {
+                let staying = || f.members.iter().filter(|o| o.person != *person && o.status.is_with_family());
+                if let Some(next) = staying().find(|o| o.role.is_parent_or_guardian()).or_else(|| staying().next()) {
+                    out.push(Event::LeadDesignated { family: *family, person: next.person, by });
+                }
+            }
+            Ok(out)
         }
         Command::DesignateLead { family, person } => {
             let f = family_of(world, *family)?;
@@ -321,6 +358,13 @@ pub(crate) fn apply(world: &World, profile: &Profile, meta: &CommandMeta, cmd: &
             for m in members {
                 match f.member(*m) {
                     Some(mm) if mm.status.is_with_family() => {}
+                    Some(mm) if mm.status == MemberStatus::Withdrawn => {
+                        return Err(DomainError::field(
+                            "not-a-member",
+                            "members",
+                            format!("person {m}'s membership of family {family} was withdrawn"),
+                        ));
+                    }
                     Some(_) => {
                         return Err(DomainError::field(
                             "already-separated",

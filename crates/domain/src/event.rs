@@ -147,6 +147,12 @@ pub enum Event {
         family: FamilyId,
         role: Role,
     },
+    /// The person's membership of `family` was withdrawn (the mirror of
+    /// `JoinedFamily` on the person's own stream).
+    LeftFamily {
+        person: PersonId,
+        family: FamilyId,
+    },
     ReferredForProsecution {
         person: PersonId,
         at: Instant,
@@ -185,6 +191,16 @@ pub enum Event {
         corrects: Uuid,
         role: Role,
         previous: Role,
+        reason: String,
+        by: String,
+    },
+    /// A membership recorded in error, withdrawn; points at the event that
+    /// last recorded it (its `MemberAdded` or role correction).
+    MembershipWithdrawn {
+        family: FamilyId,
+        person: PersonId,
+        corrects: Uuid,
+        role: Role,
         reason: String,
         by: String,
     },
@@ -310,11 +326,13 @@ impl Event {
             Event::Released { .. } => "Released",
             Event::Removed { .. } => "Removed",
             Event::JoinedFamily { .. } => "JoinedFamily",
+            Event::LeftFamily { .. } => "LeftFamily",
             Event::ReferredForProsecution { .. } => "ReferredForProsecution",
             Event::AgedOut { .. } => "AgedOut",
             Event::FamilyFormed { .. } => "FamilyFormed",
             Event::MemberAdded { .. } => "MemberAdded",
             Event::MembershipCorrected { .. } => "MembershipCorrected",
+            Event::MembershipWithdrawn { .. } => "MembershipWithdrawn",
             Event::LeadDesignated { .. } => "LeadDesignated",
             Event::SeparationRecorded { .. } => "SeparationRecorded",
             Event::SeparationReviewed { .. } => "SeparationReviewed",
@@ -344,11 +362,13 @@ impl Event {
             | Event::Released { person, .. }
             | Event::Removed { person, .. }
             | Event::JoinedFamily { person, .. }
+            | Event::LeftFamily { person, .. }
             | Event::ReferredForProsecution { person, .. }
             | Event::AgedOut { person, .. } => StreamId::Person(*person),
             Event::FamilyFormed { family, .. }
             | Event::MemberAdded { family, .. }
             | Event::MembershipCorrected { family, .. }
+            | Event::MembershipWithdrawn { family, .. }
             | Event::LeadDesignated { family, .. }
             | Event::SeparationRecorded { family, .. }
             | Event::SeparationReviewed { family, .. }

@@ -102,6 +102,9 @@ pub enum MemberStatus {
     Active,
     Separated,
     Reunified,
+    /// The membership was recorded in error and withdrawn (a correction: the
+    /// row and the event that recorded it stay).
+    Withdrawn,
 }
 
 impl MemberStatus {
@@ -114,6 +117,7 @@ impl MemberStatus {
             MemberStatus::Active => "active",
             MemberStatus::Separated => "separated",
             MemberStatus::Reunified => "reunified",
+            MemberStatus::Withdrawn => "withdrawn",
         }
     }
 }

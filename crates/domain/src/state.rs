@@ -241,6 +241,11 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
                 p.family = Some(*family);
             }
         }
+        Event::LeftFamily { person, family } => {
+            if let Some(p) = world.persons.get_mut(person).filter(|p| p.family == Some(*family)) {
+                p.family = None;
+            }
+        }
         Event::ReferredForProsecution { person, at, .. } => {
             if let Some(p) = world.persons.get_mut(person) {
                 p.referred_for_prosecution = Some(at.clone());
@@ -267,16 +272,22 @@ pub fn evolve(world: &mut World, event_id: Uuid, event: &Event) {
         }
         Event::MemberAdded { family, person, role, established, lead, .. } => {
             if let Some(f) = world.families.get_mut(family) {
-                f.members.push(Member {
-                    person: *person,
-                    role: *role,
-                    status: MemberStatus::Active,
-                    established: *established,
-                    role_event: event_id,
-                });
+                let member =
+                    Member { person: *person, role: *role, status: MemberStatus::Active, established: *established, role_event: event_id };
+                // A withdrawn member added again takes their old place.
+                match f.members.iter_mut().find(|m| m.person == *person) {
+                    Some(m) => *m = member,
+                    None => f.members.push(member),
+                }
                 if *lead {
                     f.lead = Some(*person);
                 }
+            }
+        }
+        Event::MembershipWithdrawn { family, person, .. } => {
+            if let Some(m) = world.families.get_mut(family).and_then(|f| f.members.iter_mut().find(|m| m.person == *person)) {
+                m.status = MemberStatus::Withdrawn;
+                m.role_event = event_id;
             }
         }
         Event::MembershipCorrected { family, person, role, .. } => {

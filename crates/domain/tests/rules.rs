@@ -424,6 +424,50 @@ fn a_member_s_role_is_corrected_pointing_at_the_event_that_recorded_it() {
 }
 
 #[test]
+fn a_membership_recorded_in_error_is_withdrawn_not_deleted_and_the_lead_passes_on() {
+    let mut w = World::default();
+    let pl = perez_lopez(&mut w);
+    let withdraw = |person, reason: &str| Command::WithdrawMembership { family: pl.family, person, reason: reason.into() };
+    let recorded = w.families[&pl.family].member(pl.father).unwrap().role_event;
+    // The father leads; withdrawing him hands the lead to the mother (the other adult parent).
+    let events = ok(&mut w, meta(agent()), withdraw(pl.father, "the source's family number was wrong"));
+    assert_eq!(type_names(&events), ["MembershipWithdrawn", "LeftFamily", "LeadDesignated"]);
+    match &events[0] {
+        Event::MembershipWithdrawn { corrects, role, .. } => assert_eq!((*corrects, *role), (recorded, Role::Father)),
+        other => panic!("{other:?}"),
+    }
+    let f = &w.families[&pl.family];
+    assert_eq!(f.member(pl.father).map(|m| m.status), Some(MemberStatus::Withdrawn), "the member stays in the history");
+    assert_eq!(f.lead, Some(pl.mother));
+    assert_eq!(w.active_family(pl.father), None, "free to join the family he belongs to");
+    // Withdrawn twice, a stranger, no reason, a separated member: refused, each by name.
+    assert_eq!(refused(&w, meta(agent()), withdraw(pl.father, "again")).rule, "not-a-member");
+    let stranger = aunt(&mut w);
+    assert_eq!(refused(&w, meta(agent()), withdraw(stranger, "x")).rule, "not-a-member");
+    let err = refused(&w, meta(agent()), withdraw(pl.son, " "));
+    assert_eq!((err.rule, err.field), ("required", Some("reason")));
+    let sep = Sep { members: vec![pl.mother], ..Sep::fmh(pl.family, &[]) };
+    ok(&mut w, meta(agent()), sep.cmd());
+    assert_eq!(refused(&w, meta(agent()), withdraw(pl.mother, "x")).rule, "withdraw-separated");
+    // Nor can a withdrawn member be separated, corrected or lead.
+    let s2 = Sep { members: vec![pl.father], ..Sep::fmh(pl.family, &[]) };
+    assert_eq!(refused(&w, meta(agent()), s2.cmd()).rule, "not-a-member");
+    let fix = Command::CorrectMembership { family: pl.family, person: pl.father, role: Role::LegalGuardian, reason: "x".into() };
+    assert_eq!(refused(&w, meta(agent()), fix).rule, "not-a-member");
+    assert_eq!(
+        refused(&w, meta(agent()), Command::DesignateLead { family: pl.family, person: pl.father }).rule,
+        "lead-must-be-with-family"
+    );
+    // Added again (the source moves him back), he takes his old place.
+    let back = NewMember { person: pl.father, role: Role::Father, established: Establishment::Claimed };
+    ok(&mut w, meta(agent()), Command::AddMember { family: pl.family, member: back, source_claim: true });
+    let f = &w.families[&pl.family];
+    assert_eq!(f.members.iter().filter(|m| m.person == pl.father).count(), 1);
+    assert_eq!(f.member(pl.father).map(|m| m.status), Some(MemberStatus::Active));
+    assert_eq!(w.active_family(pl.father), Some(pl.family));
+}
+
+#[test]
 fn unit_of_adult_mother_and_young_son_is_accepted() {
     let mut w = World::default();
     let (m, s) = (mother(&mut w), son(&mut w));

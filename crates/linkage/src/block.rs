@@ -107,48 +107,6 @@ fn pair(i: u32, j: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
 }
 
-fn emit(keys: &[(u64, u32)], max_block: usize, out: &mut Vec<u64>) {
-    for block in keys.chunk_by(|a, b| a.0 == b.0) {
-        if block.len() > max_block {
-            continue;
-        }
-        for (x, &(_, i)) in block.iter().enumerate() {
-            for &(_, j) in &block[x + 1..] {
-                out.push(pair(i, j));
-            }
-        }
-    }
-}
-
-/// An estimated birth date is known to about a year: records with the same
-/// given-name and surname sounds whose years differ by one are paired when
-/// either date is estimated (the same year is the tight rule `g~+s1~+year`).
-fn rough_year(data: &Prepared, out: &mut Vec<u64>) -> u64 {
-    // (key, probe?, record): a rough record probes the years either side.
-    let mut v: Vec<(u64, bool, u32)> = Vec::new();
-    for (i, p) in data.recs.iter().enumerate() {
-        let (Some(g), Some(s), Some(d)) = (gph(p), p.s1_ph, p.dob) else {
-            continue;
-        };
-        let at = |y: i64| key(&[8, g, u64::from(s), y as u64]);
-        v.push((at(i64::from(d.year)), false, i as u32));
-        if d.rough {
-            v.push((at(i64::from(d.year) - 1), true, i as u32));
-            v.push((at(i64::from(d.year) + 1), true, i as u32));
-        }
-    }
-    v.sort_unstable();
-    let before = out.len();
-    for block in v.chunk_by(|a, b| a.0 == b.0) {
-        for &(_, probe, i) in block {
-            if probe {
-                out.extend(block.iter().filter(|&&(_, pr, j)| !pr && j != i).map(|&(_, _, j)| pair(i, j)));
-            }
-        }
-    }
-    (out.len() - before) as u64
-}
-
 /// The rule's key refined by sex and citizenship (only records with both).
 fn split(p: &Prep, rule: &dyn Fn(&Prep) -> Option<u64>) -> Option<u64> {
     if p.sex == 0 {
@@ -176,21 +134,265 @@ fn window_cost(keys: &[(u64, u32)], w: usize) -> u64 {
     keys.chunk_by(|a, b| a.0 == b.0).map(|b| (0..b.len()).map(|x| (b.len() - x - 1).min(w) as u64).sum::<u64>()).sum()
 }
 
-fn emit_window(data: &Prepared, keys: &[(u64, u32)], order: Order, w: usize, out: &mut Vec<u64>) {
-    for block in keys.chunk_by(|a, b| a.0 == b.0) {
-        let mut recs: Vec<(u64, u32)> = block.iter().map(|&(_, i)| (order_key(data, &data.recs[i as usize], order), i)).collect();
-        recs.sort_unstable();
-        for (x, &(_, i)) in recs.iter().enumerate() {
-            for &(_, j) in recs[x + 1..].iter().take(w) {
-                out.push(pair(i, j));
+/// Marks a record that is in no emitted block of a rule.
+const NONE: u32 = u32::MAX;
+
+/// How a rule pairs the records of one block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// Every pair of the block.
+    Whole,
+    /// Every record with its next `w` records in the block's order.
+    Window(u32),
+    /// The estimated-birth-year rule (see [`rough_entries`]).
+    Rough,
+}
+
+/// One used rule, kept as per-record block membership rather than as
+/// pairs: enough to enumerate its pairs block by block, and to tell in
+/// O(1) whether it would pair two given records (so a later rule skips the
+/// pairs an earlier one already gave, and no candidate list is ever held).
+struct Used {
+    shape: Shape,
+    /// Records in emission order, block after block (Whole, Window); for
+    /// Rough, the (key, probe?, record) entries sorted by key.
+    order: Vec<u32>,
+    rough: Vec<(u64, bool, u32)>,
+    /// Per record: its block's number, or [`NONE`].
+    block_of: Vec<u32>,
+    /// Per record (Window only): its index in `order`.
+    pos: Vec<u32>,
+    /// Work units: ranges of `order` (or `rough`) cut at block boundaries.
+    groups: Vec<(usize, usize)>,
+}
+
+/// The candidate pairs, as rules to enumerate. Every pair that any rule
+/// gives is enumerated exactly once, by the first rule that gives it, in an
+/// order that depends only on the data (not on the thread count).
+pub struct Plan<'a> {
+    data: &'a Prepared,
+    used: Vec<Used>,
+    pub report: Vec<RuleReport>,
+}
+
+/// A unit of enumeration: rule `rule`, `groups[group]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Unit {
+    pub rule: usize,
+    pub group: usize,
+}
+
+/// Pairs per work unit, roughly: small enough to share two cores evenly,
+/// large enough that handing units out costs nothing.
+const UNIT_PAIRS: u64 = 1 << 18;
+
+fn cut_groups(blocks: impl Iterator<Item = (usize, usize, u64)>) -> Vec<(usize, usize)> {
+    let mut groups = Vec::new();
+    let mut cur: Option<(usize, usize)> = None;
+    let mut cost = 0u64;
+    for (s, e, c) in blocks {
+        cur = Some(match cur {
+            Some((cs, _)) => (cs, e),
+            None => (s, e),
+        });
+        cost += c;
+        if cost >= UNIT_PAIRS
+            && let Some(g) = cur.take()
+        {
+            groups.push(g);
+            cost = 0;
+        }
+    }
+    groups.extend(cur);
+    groups
+}
+
+impl Used {
+    fn whole(n: usize, keys: &[(u64, u32)], max_block: usize) -> Self {
+        let mut u = Used {
+            shape: Shape::Whole,
+            order: Vec::new(),
+            rough: Vec::new(),
+            block_of: vec![NONE; n],
+            pos: Vec::new(),
+            groups: Vec::new(),
+        };
+        let mut spans = Vec::new();
+        for (b, block) in keys.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() >= 2 && b.len() <= max_block).enumerate() {
+            let s = u.order.len();
+            for &(_, i) in block {
+                u.order.push(i);
+                u.block_of[i as usize] = b as u32;
             }
+            let k = block.len() as u64;
+            spans.push((s, u.order.len(), k * (k - 1) / 2));
+        }
+        u.groups = cut_groups(spans.into_iter());
+        u
+    }
+
+    fn window(data: &Prepared, keys: &[(u64, u32)], order: Order, w: usize) -> Self {
+        let n = data.recs.len();
+        let mut u = Used {
+            shape: Shape::Window(w as u32),
+            order: Vec::new(),
+            rough: Vec::new(),
+            block_of: vec![NONE; n],
+            pos: vec![NONE; n],
+            groups: Vec::new(),
+        };
+        let mut spans = Vec::new();
+        for (b, block) in keys.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() >= 2).enumerate() {
+            let mut recs: Vec<(u64, u32)> = block.iter().map(|&(_, i)| (order_key(data, &data.recs[i as usize], order), i)).collect();
+            recs.sort_unstable();
+            let s = u.order.len();
+            for &(_, i) in &recs {
+                u.pos[i as usize] = u.order.len() as u32;
+                u.block_of[i as usize] = b as u32;
+                u.order.push(i);
+            }
+            spans.push((s, u.order.len(), (recs.len() * w.min(recs.len())) as u64));
+        }
+        u.groups = cut_groups(spans.into_iter());
+        u
+    }
+
+    fn rough(data: &Prepared) -> Self {
+        let v = rough_entries(data);
+        let mut spans = Vec::new();
+        let mut s = 0;
+        for block in v.chunk_by(|a, b| a.0 == b.0) {
+            spans.push((s, s + block.len(), block.len() as u64));
+            s += block.len();
+        }
+        Used {
+            shape: Shape::Rough,
+            order: Vec::new(),
+            rough: v,
+            block_of: Vec::new(),
+            pos: Vec::new(),
+            groups: cut_groups(spans.into_iter()),
+        }
+    }
+
+    /// Whether this rule pairs records `i` and `j`.
+    fn pairs(&self, data: &Prepared, i: u32, j: u32) -> bool {
+        match self.shape {
+            Shape::Whole => {
+                let b = self.block_of[i as usize];
+                b != NONE && b == self.block_of[j as usize]
+            }
+            Shape::Window(w) => {
+                let b = self.block_of[i as usize];
+                b != NONE && b == self.block_of[j as usize] && self.pos[i as usize].abs_diff(self.pos[j as usize]) <= w
+            }
+            Shape::Rough => rough_pairs(&data.recs[i as usize], &data.recs[j as usize]),
         }
     }
 }
 
-/// Candidate pairs `(i, j)` with `i < j`, sorted and unique, packed as
-/// `i << 32 | j`; and what each rule cost.
-pub fn candidates(data: &Prepared, budget: f64, max_block: usize) -> (Vec<u64>, Vec<RuleReport>) {
+/// An estimated birth date is known to about a year: records with the same
+/// given-name and surname sounds whose years differ by one are paired when
+/// either date is estimated (the same year is the tight rule `g~+s1~+year`).
+/// These are the rule's (key, probe?, record) entries, sorted: every record
+/// at its own year, and an estimated one also probing the years either side.
+fn rough_entries(data: &Prepared) -> Vec<(u64, bool, u32)> {
+    let mut v: Vec<(u64, bool, u32)> = Vec::new();
+    for (i, p) in data.recs.iter().enumerate() {
+        let (Some(g), Some(s), Some(d)) = (gph(p), p.s1_ph, p.dob) else {
+            continue;
+        };
+        let at = |y: i64| key(&[8, g, u64::from(s), y as u64]);
+        v.push((at(i64::from(d.year)), false, i as u32));
+        if d.rough {
+            v.push((at(i64::from(d.year) - 1), true, i as u32));
+            v.push((at(i64::from(d.year) + 1), true, i as u32));
+        }
+    }
+    v.sort_unstable();
+    v
+}
+
+/// What the rough-year rule pairs, from the records themselves.
+fn rough_pairs(a: &Prep, b: &Prep) -> bool {
+    let (Some(ga), Some(sa), Some(da)) = (gph(a), a.s1_ph, a.dob) else {
+        return false;
+    };
+    let (Some(gb), Some(sb), Some(db)) = (gph(b), b.s1_ph, b.dob) else {
+        return false;
+    };
+    ga == gb && sa == sb && (da.rough || db.rough) && (i64::from(da.year) - i64::from(db.year)).abs() == 1
+}
+
+impl<'a> Plan<'a> {
+    /// Every work unit, rule by rule, in enumeration order.
+    pub fn units(&self) -> Vec<Unit> {
+        self.used.iter().enumerate().flat_map(|(rule, u)| (0..u.groups.len()).map(move |group| Unit { rule, group })).collect()
+    }
+
+    /// Calls `f(i, j)` (`i < j`) for each pair of the unit that no earlier
+    /// rule gives.
+    pub fn for_each(&self, unit: Unit, mut f: impl FnMut(u32, u32)) {
+        let earlier = &self.used[..unit.rule];
+        let u = &self.used[unit.rule];
+        let (s, e) = u.groups[unit.group];
+        let mut emit = |i: u32, j: u32| {
+            let (i, j) = if i < j { (i, j) } else { (j, i) };
+            if !earlier.iter().any(|r| r.pairs(self.data, i, j)) {
+                f(i, j);
+            }
+        };
+        match u.shape {
+            Shape::Whole => {
+                for block in u.order[s..e].chunk_by(|&a, &b| u.block_of[a as usize] == u.block_of[b as usize]) {
+                    for (x, &i) in block.iter().enumerate() {
+                        for &j in &block[x + 1..] {
+                            emit(i, j);
+                        }
+                    }
+                }
+            }
+            Shape::Window(w) => {
+                for block in u.order[s..e].chunk_by(|&a, &b| u.block_of[a as usize] == u.block_of[b as usize]) {
+                    for (x, &i) in block.iter().enumerate() {
+                        for &j in block[x + 1..].iter().take(w as usize) {
+                            emit(i, j);
+                        }
+                    }
+                }
+            }
+            Shape::Rough => {
+                for block in u.rough[s..e].chunk_by(|a, b| a.0 == b.0) {
+                    for &(_, probe, i) in block {
+                        if !probe {
+                            continue;
+                        }
+                        for &(_, pr, j) in block {
+                            // Two estimated dates a year apart probe each
+                            // other: the lower record's probe gives the pair.
+                            if !pr && j != i && (!self.data.recs[j as usize].dob.is_some_and(|d| d.rough) || i < j) {
+                                emit(i, j);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// All candidate pairs packed as `i << 32 | j`, sorted (small inputs and tests).
+    pub fn pairs(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        for unit in self.units() {
+            self.for_each(unit, |i, j| out.push(pair(i, j)));
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
+/// Plans the candidate pairs and reports what each rule costs.
+pub fn candidates(data: &Prepared, budget: f64, max_block: usize) -> Plan<'_> {
     // One budget for all loose rules together: a file of millions gets
     // about `budget` extra comparisons per record, whatever the rule count;
     // a small file (under 250,000 pairs in all) may use most rules.
@@ -199,16 +401,19 @@ pub fn candidates(data: &Prepared, budget: f64, max_block: usize) -> (Vec<u64>, 
 }
 
 /// [`candidates`] with the loose rules' allowance in pairs.
-fn within(data: &Prepared, allowance: f64, max_block: usize) -> (Vec<u64>, Vec<RuleReport>) {
-    let mut pairs = Vec::new();
+fn within(data: &Prepared, allowance: f64, max_block: usize) -> Plan<'_> {
+    let n = data.recs.len();
+    let mut used = Vec::new();
     let mut report = Vec::new();
     for (name, rule) in TIGHT {
         let keys = keyed(data, rule);
         report.push(RuleReport { rule: (*name).into(), pairs: cost(&keys, max_block), used: true, note: String::new() });
-        emit(&keys, max_block, &mut pairs);
+        used.push(Used::whole(n, &keys, max_block));
     }
-    let c = rough_year(data, &mut pairs);
+    let rough = Used::rough(data);
+    let c = rough_cost(data, &rough);
     report.push(RuleReport { rule: "g~+s1~+year±1".into(), pairs: c, used: true, note: "estimated birth dates".into() });
+    used.push(rough);
     let extra_rules: Vec<(String, KeyFn, Order)> = (0..data.extra_digits.len())
         .map(|k| {
             let f: KeyFn = Box::new(move |p: &Prep| p.extra.get(k).copied().flatten().map(|s| key(&[100 + k as u64, u64::from(s)])));
@@ -222,7 +427,7 @@ fn within(data: &Prepared, allowance: f64, max_block: usize) -> (Vec<u64>, Vec<R
         let c = cost(&keys, max_block);
         if spent + c as f64 <= allowance {
             spent += c as f64;
-            emit(&keys, max_block, &mut pairs);
+            used.push(Used::whole(n, &keys, max_block));
             report.push(RuleReport { rule: name, pairs: c, used: true, note: String::new() });
             continue;
         }
@@ -230,7 +435,7 @@ fn within(data: &Prepared, allowance: f64, max_block: usize) -> (Vec<u64>, Vec<R
         let c2 = cost(&keys, max_block);
         if spent + c2 as f64 <= allowance {
             spent += c2 as f64;
-            emit(&keys, max_block, &mut pairs);
+            used.push(Used::whole(n, &keys, max_block));
             report.push(RuleReport { rule: name, pairs: c2, used: true, note: format!("split by sex, citizenship (whole: {c})") });
             continue;
         }
@@ -241,15 +446,25 @@ fn within(data: &Prepared, allowance: f64, max_block: usize) -> (Vec<u64>, Vec<R
         let cw = if w >= 1 { window_cost(&keys, w) } else { 0 };
         if w >= 1 && spent + cw as f64 <= allowance {
             spent += cw as f64;
-            emit_window(data, &keys, order, w, &mut pairs);
+            used.push(Used::window(data, &keys, order, w));
             report.push(RuleReport { rule: name, pairs: cw, used: true, note: format!("split, then {w} sorted neighbours (whole: {c})") });
         } else {
             report.push(RuleReport { rule: name, pairs: c, used: false, note: "over budget, not used".into() });
         }
     }
-    pairs.sort_unstable();
-    pairs.dedup();
-    (pairs, report)
+    Plan { data, used, report }
+}
+
+/// Pairs the rough-year rule gives (before removing other rules' pairs).
+fn rough_cost(data: &Prepared, u: &Used) -> u64 {
+    let mut c = 0u64;
+    for block in u.rough.chunk_by(|a, b| a.0 == b.0) {
+        for &(_, _, i) in block.iter().filter(|e| e.1) {
+            c += block.iter().filter(|&&(_, pr, j)| !pr && j != i && (!data.recs[j as usize].dob.is_some_and(|d| d.rough) || i < j)).count()
+                as u64;
+        }
+    }
+    c
 }
 
 #[cfg(test)]
@@ -286,9 +501,7 @@ mod tests {
             person(3, "MARIA", "OZUNA PEREZ", (1989, 3, 3), false, Sex::F, "GTM"),
         ];
         let data = prep::prepare(&recs, 0);
-        let mut out = Vec::new();
-        rough_year(&data, &mut out);
-        out.sort_unstable();
+        let out = Plan { data: &data, used: vec![Used::rough(&data)], report: vec![] }.pairs();
         assert!(has(&out, 0, 1));
         assert!(!has(&out, 0, 3));
         assert!(!has(&out, 0, 2));
@@ -319,8 +532,9 @@ mod tests {
     #[test]
     fn a_loose_rule_within_the_allowance_is_used_whole() {
         let data = prep::prepare(&namesakes(), 0);
-        let (pairs, report) = within(&data, 100_000.0, 2_000);
-        let r = rule(&report, "g~+s1~");
+        let plan = within(&data, 100_000.0, 2_000);
+        let (pairs, report) = (plan.pairs(), &plan.report);
+        let r = rule(report, "g~+s1~");
         assert_eq!((r.rule.as_str(), r.pairs, r.used, r.note.as_str()), ("g~+s1~", 401 * 400 / 2, true, ""));
         assert!(has(&pairs, 1, 400)); // even across sex: the rule is whole
     }
@@ -329,8 +543,9 @@ mod tests {
     fn an_over_budget_loose_rule_is_split_by_sex_and_citizenship() {
         let recs = namesakes();
         let data = prep::prepare(&recs, 0);
-        let (pairs, report) = within(&data, 20_000.0, 2_000);
-        let r = rule(&report, "g~+s1~");
+        let plan = within(&data, 20_000.0, 2_000);
+        let (pairs, report) = (plan.pairs(), &plan.report);
+        let r = rule(report, "g~+s1~");
         // Four (sex, citizenship) groups of 100, one of 101.
         assert_eq!((r.rule.as_str(), r.pairs, r.used), ("g~+s1~", 3 * (100 * 99 / 2) + 101 * 100 / 2, true));
         assert!(r.note.starts_with("split by sex, citizenship"), "{}", r.note);
@@ -342,8 +557,9 @@ mod tests {
     fn a_rule_still_over_budget_when_split_keeps_its_sorted_neighbours() {
         let recs = namesakes();
         let data = prep::prepare(&recs, 0);
-        let (pairs, report) = within(&data, 5_000.0, 2_000);
-        let r = rule(&report, "g~+s1~");
+        let plan = within(&data, 5_000.0, 2_000);
+        let (pairs, report) = (plan.pairs(), &plan.report);
+        let r = rule(report, "g~+s1~");
         assert_eq!((r.rule.as_str(), r.used), ("g~+s1~", true));
         assert!(r.note.contains("12 sorted neighbours"), "{}", r.note);
         assert!(r.pairs <= 5_000);
@@ -358,10 +574,41 @@ mod tests {
     }
 
     #[test]
+    fn every_candidate_pair_is_enumerated_once_by_the_first_rule_that_gives_it() {
+        let mut recs = namesakes();
+        // Estimated dates a year apart (both estimated, and one of them),
+        // which the rough-year rule and the name rules both reach.
+        recs.push(person(401, "JOSE", "HERNANDEZ", (1960, 1, 1), true, Sex::M, "MEX"));
+        recs.push(person(402, "JOSE", "HERNANDEZ", (1961, 1, 1), true, Sex::M, "MEX"));
+        recs.push(person(403, "JOSE", "HERNANDES", (1959, 7, 7), false, Sex::M, "MEX"));
+        let data = prep::prepare(&recs, 0);
+        for allowance in [100_000.0, 20_000.0, 5_000.0] {
+            let plan = within(&data, allowance, 2_000);
+            let mut seen = Vec::new();
+            for unit in plan.units() {
+                plan.for_each(unit, |i, j| seen.push(pair(i, j)));
+            }
+            let listed = seen.len();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), listed, "a pair enumerated twice at allowance {allowance}");
+            // The same set as asking every rule about every pair.
+            let n = recs.len() as u32;
+            let all: Vec<u64> = (0..n)
+                .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+                .filter(|&(i, j)| plan.used.iter().any(|u| u.pairs(&data, i, j)))
+                .map(|(i, j)| pair(i, j))
+                .collect();
+            assert_eq!(seen, all, "allowance {allowance}");
+            assert!(has(&seen, 401, 402) && has(&seen, 402, 403));
+        }
+    }
+
+    #[test]
     fn nothing_left_means_the_rule_is_not_used() {
         let data = prep::prepare(&namesakes(), 0);
-        let (_, report) = within(&data, 100.0, 2_000);
-        let r = rule(&report, "g~+s1~");
+        let plan = within(&data, 100.0, 2_000);
+        let r = rule(&plan.report, "g~+s1~");
         assert_eq!((r.used, r.note.as_str()), (false, "over budget, not used"));
     }
 }

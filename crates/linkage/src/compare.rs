@@ -13,7 +13,9 @@ pub const BIRTH: usize = 3;
 pub const ANUMBER: usize = 4;
 pub const SEX: usize = 5;
 pub const CITIZENSHIP: usize = 6;
-pub const FIRST_EXTRA: usize = 7;
+/// Days between the two encounters.
+pub const GAP: usize = 7;
+pub const FIRST_EXTRA: usize = 8;
 /// Four bits per field in a `u64`.
 pub const MAX_FIELDS: usize = 16;
 pub const MAX_EXTRA: usize = MAX_FIELDS - FIRST_EXTRA;
@@ -27,6 +29,7 @@ pub fn levels(field: usize) -> usize {
         BIRTH => 7,
         ANUMBER => 4,
         SEX | CITIZENSHIP => 3,
+        GAP => 7,
         _ => 5,
     }
 }
@@ -43,6 +46,7 @@ pub fn name(field: usize) -> &'static str {
         ANUMBER => "A-number",
         SEX => "sex",
         CITIZENSHIP => "citizenship",
+        GAP => "encounter gap",
         _ => "extra column",
     }
 }
@@ -94,6 +98,7 @@ impl Comparer<'_> {
                 _ => 0,
             },
         );
+        set(GAP, gap(a.day, b.day));
         for k in 0..self.fields.saturating_sub(FIRST_EXTRA) {
             let l = match (a.extra.get(k).copied().flatten(), b.extra.get(k).copied().flatten()) {
                 (Some(x), Some(y)) => self.extra(k, x, y),
@@ -235,6 +240,23 @@ fn birth(a: Option<&Dob>, b: Option<&Dob>) -> u8 {
     6
 }
 
+/// How far apart in time two encounters are. One custody passes a person
+/// from Border Patrol to ICE or ORR within days, while two strangers'
+/// encounters are spread over the whole file: so the longer the file spans,
+/// the more a short gap says, which offsets the smaller prior of a random
+/// pair in a larger file. The weights of the bands come from the data (u from
+/// random pairs, m by EM), like every other field's.
+fn gap(a: i32, b: i32) -> u8 {
+    match a.abs_diff(b) {
+        0..=1 => 1,
+        2..=7 => 2,
+        8..=30 => 3,
+        31..=90 => 4,
+        91..=365 => 5,
+        _ => 6,
+    }
+}
+
 fn anumber(a: Option<u32>, b: Option<u32>) -> u8 {
     let (Some(a), Some(b)) = (a, b) else {
         return 0;
@@ -298,6 +320,17 @@ mod tests {
         assert_eq!(s2(0, 1), 3);
         assert_eq!(s2(0, 2), 4);
         assert_eq!(s2(0, 0), 1);
+    }
+
+    #[test]
+    fn encounter_gap_levels() {
+        assert_eq!(gap(100, 100), 1);
+        assert_eq!(gap(100, 101), 1);
+        assert_eq!(gap(100, 93), 2);
+        assert_eq!(gap(70, 100), 3);
+        assert_eq!(gap(100, 190), 4);
+        assert_eq!(gap(465, 100), 5);
+        assert_eq!(gap(100, 466), 6);
     }
 
     #[test]

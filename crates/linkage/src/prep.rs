@@ -68,6 +68,8 @@ pub struct Prep {
     /// Extra compared columns, folded.
     pub extra: Vec<Option<Sym>>,
     pub convention: Option<Convention>,
+    /// Day of the encounter (days since the Unix epoch, UTC).
+    pub day: i32,
 }
 
 /// Everything prepared, plus term frequencies.
@@ -173,6 +175,7 @@ pub fn prepare(records: &[Record], n_extra: usize) -> Prepared {
             citizenship,
             extra,
             convention: Some(convention),
+            day: r.encountered_at.div_euclid(86_400) as i32,
         });
     }
     for (d, seen) in extra_digits.iter_mut().zip(extra_seen) {

@@ -37,8 +37,8 @@ macro_rules! fill_separated_children {
                FROM memberships m \
                WHERE ",
             $families,
-            " AND m.role IN ('SON', 'DAUGHTER', 'CHILD') \
-                 AND EXISTS (SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id \
+            " AND m.role IN ('SON', 'DAUGHTER', 'CHILD') AND m.status <> 'withdrawn' \
+                 AND EXISTS (SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id AND pm.status <> 'withdrawn' \
                    AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND (pm.status = 'separated' OR m.status = 'separated')) \
              ) x \
              JOIN separations s ON s.id = x.separation_id \
@@ -59,7 +59,7 @@ macro_rules! fill_separated_parents {
              FROM memberships m JOIN persons p ON p.id = m.person_id \
              WHERE ",
             $families,
-            " AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') \
+            " AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND m.status <> 'withdrawn' \
                AND EXISTS (SELECT 1 FROM separated_children sc WHERE sc.family_id = m.family_id)"
         )
     };

@@ -187,6 +187,12 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
             Event::JoinedFamily { person, family, .. } => {
                 self.db.exec("UPDATE persons SET family_id = $2 WHERE id = $1", &[&person.to_string(), &family.to_string()])?;
             }
+            Event::LeftFamily { person, family } => {
+                self.db.exec(
+                    "UPDATE persons SET family_id = NULL WHERE id = $1 AND family_id = $2",
+                    &[&person.to_string(), &family.to_string()],
+                )?;
+            }
             Event::ReferredForProsecution { person, at, .. } => {
                 self.db.exec("UPDATE persons SET referred_at = $2 WHERE id = $1", &[&person.to_string(), &at.as_str()])?;
             }
@@ -207,7 +213,9 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
             }
             Event::MemberAdded { family, person, role, established, by, lead } => {
                 self.db.exec(
-                    "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES ($1, $2, $3, 'active', $4, $5)",
+                    "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES ($1, $2, $3, 'active', $4, $5) \
+                     ON CONFLICT (family_id, person_id) DO UPDATE SET role = excluded.role, status = 'active', \
+                     established = excluded.established, added_by = excluded.added_by, status_since = NULL, reunified_location = NULL",
                     &[&family.to_string(), &person.to_string(), &role.as_str(), &format!("{established:?}").to_lowercase(), by],
                 )?;
                 if *lead {
@@ -223,6 +231,14 @@ impl<'s, 'a, C: GenericClient> Projector<'s, 'a, C> {
                 if separated {
                     self.refresh_separated(&fid)?;
                 }
+            }
+            Event::MembershipWithdrawn { family, person, .. } => {
+                let fid = family.to_string();
+                self.db.exec(
+                    "UPDATE memberships SET status = 'withdrawn', status_since = NULL WHERE family_id = $1 AND person_id = $2",
+                    &[&fid, &person.to_string()],
+                )?;
+                self.refresh_separated(&fid)?;
             }
             Event::MembershipCorrected { family, person, role, .. } => {
                 let fid = family.to_string();

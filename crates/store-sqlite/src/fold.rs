@@ -261,6 +261,11 @@ impl Fold {
                     p.family_id = Some(*family);
                 }
             }
+            Event::LeftFamily { person, family } => {
+                if let Some(p) = self.person_mut(person).filter(|p| p.family_id == Some(*family)) {
+                    p.family_id = None;
+                }
+            }
             Event::ReferredForProsecution { person, at, .. } => {
                 if let Some(p) = self.person_mut(person) {
                     p.referred_at = Some(s(at));
@@ -285,21 +290,30 @@ impl Fold {
             },
             Event::MemberAdded { family, person, role, established, by, lead } => {
                 let established = established.as_str();
+                let membership = Membership {
+                    role: role.as_str(),
+                    status: "active",
+                    established,
+                    added_by: by.clone(),
+                    status_since: None,
+                    reunified_location: None,
+                };
                 match self.memberships.entry((*family, *person)) {
+                    // A withdrawn member added again takes their old place.
+                    Entry::Occupied(mut o) if o.get().status == "withdrawn" => *o.get_mut() = membership,
                     Entry::Occupied(_) => return Err(exists(&format!("membership of {person} in {family}"))),
                     Entry::Vacant(v) => {
-                        v.insert(Membership {
-                            role: role.as_str(),
-                            status: "active",
-                            established,
-                            added_by: by.clone(),
-                            status_since: None,
-                            reunified_location: None,
-                        });
+                        v.insert(membership);
                     }
                 }
                 if *lead && let Some(f) = self.families.get_mut(family) {
                     f.lead = Some(*person);
+                }
+            }
+            Event::MembershipWithdrawn { family, person, .. } => {
+                if let Some(m) = self.memberships.get_mut(&(*family, *person)) {
+                    m.status = "withdrawn";
+                    m.status_since = None;
                 }
             }
             Event::MembershipCorrected { family, person, role, .. } => {

@@ -381,6 +381,18 @@ impl<'c> Projector<'c> {
                     params![person.to_string(), family.to_string()],
                 )?;
             }
+            Event::LeftFamily { person, family } => {
+                self.person(
+                    person,
+                    |p| {
+                        if p.family_id == Some(*family) {
+                            p.family_id = None;
+                        }
+                    },
+                    "UPDATE persons SET family_id = NULL WHERE id = ?1 AND family_id = ?2",
+                    params![person.to_string(), family.to_string()],
+                )?;
+            }
             Event::ReferredForProsecution { person, at, .. } => {
                 self.person(
                     person,
@@ -407,7 +419,9 @@ impl<'c> Projector<'c> {
                 let established = established.as_str();
                 self.conn
                     .prepare_cached(
-                        "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
+                        "INSERT INTO memberships (family_id, person_id, role, status, established, added_by) VALUES (?1, ?2, ?3, 'active', ?4, ?5) \
+                         ON CONFLICT (family_id, person_id) DO UPDATE SET role = excluded.role, status = 'active', \
+                         established = excluded.established, added_by = excluded.added_by, status_since = NULL, reunified_location = NULL",
                     )?
                     .execute(params![family.to_string(), person.to_string(), role.as_str(), established, by])?;
                 if *lead {
@@ -422,6 +436,13 @@ impl<'c> Projector<'c> {
                 if separated {
                     self.refresh_separated(&family.to_string())?;
                 }
+            }
+            Event::MembershipWithdrawn { family, person, .. } => {
+                self.exec(
+                    "UPDATE memberships SET status = 'withdrawn', status_since = NULL WHERE family_id = ?1 AND person_id = ?2",
+                    params![family.to_string(), person.to_string()],
+                )?;
+                self.refresh_separated(&family.to_string())?;
             }
             Event::MembershipCorrected { family, person, role, .. } => {
                 self.exec(

@@ -209,8 +209,8 @@ FROM (
               AND pm.status = 'separated' AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN'))))
       ORDER BY s.at_utc DESC, s.id DESC LIMIT 1) AS separation_id
   FROM memberships m
-  WHERE {families} AND m.role IN ('SON', 'DAUGHTER', 'CHILD')
-    AND EXISTS (SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id
+  WHERE {families} AND m.role IN ('SON', 'DAUGHTER', 'CHILD') AND m.status <> 'withdrawn'
+    AND EXISTS (SELECT 1 FROM memberships pm WHERE pm.family_id = m.family_id AND pm.status <> 'withdrawn'
       AND pm.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND (pm.status = 'separated' OR m.status = 'separated'))
 ) x
 JOIN separations s ON s.id = x.separation_id
@@ -218,14 +218,15 @@ JOIN persons p ON p.id = x.child_id
 "#;
 
 /// Fills `separated_parents` for the families chosen by `{families}` (on
-/// `m.family_id`) that have a child listed: every parent, whatever their status.
+/// `m.family_id`) that have a child listed: every parent, whatever their
+/// status, but one whose membership was withdrawn (recorded in error).
 pub const FILL_SEPARATED_PARENTS: &str = r#"
 INSERT INTO separated_parents (family_id, parent_id, role, status,
     given, family, birth_date, a_number, custody_status, custody_agency, custody_facility, custody_since, aged_out)
 SELECT m.family_id, m.person_id, m.role, m.status,
     p.given, p.family, p.birth_date, p.a_number, p.custody_status, p.custody_agency, p.custody_facility, p.custody_since, p.aged_out
 FROM memberships m JOIN persons p ON p.id = m.person_id
-WHERE {families} AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN')
+WHERE {families} AND m.role IN ('MOTHER', 'FATHER', 'LEGAL_GUARDIAN') AND m.status <> 'withdrawn'
   AND EXISTS (SELECT 1 FROM separated_children sc WHERE sc.family_id = m.family_id)
 "#;
 

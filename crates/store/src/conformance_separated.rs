@@ -70,6 +70,7 @@ fn sorted(mut ps: Vec<(PersonId, String)>) -> Vec<(PersonId, String)> {
 struct Apart<'s> {
     log: Log<'s>,
     family: FamilyId,
+    mother: PersonId,
     father: PersonId,
     son: PersonId,
     first: SeparationId,
@@ -117,12 +118,12 @@ fn family_apart(store: &dyn Store) -> Result<Apart<'_>, String> {
         vec![(son, first.to_string(), parents("reunified", "separated")), (daughter, first.to_string(), parents("reunified", "separated"))];
     want.sort_by_key(|w| w.0);
     ensure_eq(listed(store)?, want, "a daughter added")?;
-    Ok(Apart { log, family, father, son, first })
+    Ok(Apart { log, family, mother, father, son, first })
 }
 
 pub fn separated_children_follow_the_log(make: Factory<'_>) -> Check {
     let store = make();
-    let Apart { mut log, family, father, son, first } = family_apart(&*store)?;
+    let Apart { mut log, family, mother, father, son, first } = family_apart(&*store)?;
     // The list shows where the child and the parents are now, and the review.
     log.add(Event::BookedIn {
         person: son,
@@ -172,6 +173,38 @@ pub fn separated_children_follow_the_log(make: Factory<'_>) -> Check {
     if dad.role != "LEGAL_GUARDIAN" {
         return Err(format!("the corrected role is not shown: {dad:?}"));
     }
+    // A membership withdrawn (recorded in error): the mother is no longer one
+    // of the son's parents on the list; added again, she is.
+    let parents_of_son = |store: &dyn Store| -> Result<Vec<(PersonId, String)>, String> {
+        let rows = listed(store)?;
+        let row = rows.into_iter().find(|r| r.0 == son).ok_or("the son is no longer listed")?;
+        Ok(sorted(row.2))
+    };
+    log.add(Event::MembershipWithdrawn {
+        family,
+        person: mother,
+        corrects: uuid::Uuid::nil(),
+        role: Role::Mother,
+        reason: "wrong family number".into(),
+        by: "sup".into(),
+    })?;
+    log.add(Event::LeftFamily { person: mother, family })?;
+    ensure_eq(
+        vec![(son, String::new(), parents_of_son(&*store)?)],
+        vec![(son, String::new(), vec![(father, "separated".into())])],
+        "the mother withdrawn",
+    )?;
+    let mid = err(store.projection_dump())?;
+    err(store.rebuild(&mut |_| {}))?;
+    if mid != err(store.projection_dump())? {
+        return Err("after a withdrawal, rebuild differs from live".into());
+    }
+    log.add(member(family, mother, Role::Mother))?;
+    ensure_eq(
+        vec![(son, String::new(), parents_of_son(&*store)?)],
+        vec![(son, String::new(), sorted(vec![(mother, "active".into()), (father, "separated".into())]))],
+        "the mother added again",
+    )?;
     let live = err(store.projection_dump())?;
     err(store.rebuild(&mut |_| {}))?;
     let rebuilt = err(store.projection_dump())?;

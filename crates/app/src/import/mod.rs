@@ -15,7 +15,7 @@ use crate::quality::{self, Touched};
 use jiff::tz::TimeZone;
 use kinship_domain::command::{Command, FamilyClaim, NewMember, SourceFamily};
 use kinship_domain::event::Subject;
-use kinship_domain::family::{Establishment, FamilyKind, Role};
+use kinship_domain::family::{Establishment, FamilyKind, MemberStatus, Role};
 use kinship_domain::person::{Identity, SourceRef};
 use kinship_domain::{ANumber, Actor, CommandMeta, FamilyId, PersonId, StreamId};
 use kinship_store::{Append, Known, Store};
@@ -334,7 +334,8 @@ impl<'e, S: Store> Importer<'e, S> {
         match &row.family {
             Some(_) if family_done => {}
             Some(claim) => {
-                if self.claim_family(row, claim, pid, &base)? && matches!(outcome, RowOutcome::Unchanged) {
+                let resent = !matches!(outcome, RowOutcome::Loaded);
+                if self.claim_family(row, claim, pid, &base, resent)? && matches!(outcome, RowOutcome::Unchanged) {
                     outcome = RowOutcome::Corrected;
                 }
             }
@@ -433,7 +434,7 @@ impl<'e, S: Store> Importer<'e, S> {
     /// A known person (attached or re-sent record) and the family the row
     /// names: the family's own commands. Answers whether a membership was
     /// corrected (the row is then a correction, not unchanged).
-    fn claim_family(&mut self, row: &Row, claim: &row::FamilyClaim, person: PersonId, base: &str) -> Result<bool, AppError> {
+    fn claim_family(&mut self, row: &Row, claim: &row::FamilyClaim, person: PersonId, base: &str, resent: bool) -> Result<bool, AppError> {
         let agency = row.record.source.clone();
         let (fid, form) = self.family_for(row, claim)?;
         if let Some(form) = form {
@@ -444,7 +445,10 @@ impl<'e, S: Store> Importer<'e, S> {
         }
         self.now.families.insert(claim.family.clone(), fid);
         let world = self.engine.prepare_view_family(&mut self.cache, fid)?;
-        if let Some(m) = world.families.get(&fid).and_then(|f| f.member(person)) {
+        let member = world.families.get(&fid).and_then(|f| f.member(person));
+        // A withdrawn member is added again below, under a key of its own.
+        let rejoin = member.filter(|m| m.status == MemberStatus::Withdrawn).map(|m| m.role_event);
+        if let Some(m) = member.filter(|m| m.status != MemberStatus::Withdrawn) {
             // Already a member (a re-sent or corrected row): a role the row
             // now states differently corrects the membership, pointing at the
             // event that recorded the old role.
@@ -468,12 +472,17 @@ impl<'e, S: Store> Importer<'e, S> {
                 Role::OtherRelative
             }
         };
+        let moved = resent && self.withdraw_from_earlier_family(row, claim, person, fid, base)?;
         let cmd =
             Command::AddMember { family: fid, member: NewMember { person, role, established: Establishment::Claimed }, source_claim: true };
-        match self.run(&agency, format!("{base}:member"), &cmd) {
+        let key = match rejoin {
+            Some(withdrawn) => format!("{base}:member:{withdrawn}"),
+            None => format!("{base}:member"),
+        };
+        match self.run(&agency, key, &cmd) {
             Ok(()) => {
                 self.summarise_member(row, fid, person, role);
-                Ok(false)
+                Ok(moved)
             }
             Err(AppError::Domain(e)) => self
                 .finding(
@@ -484,6 +493,44 @@ impl<'e, S: Store> Importer<'e, S> {
                     Some(row.record.clone()),
                 )
                 .map(|()| false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A re-sent record that names another family than the one its source
+    /// placed the person in before corrects that placement: the source is the
+    /// authority on its own family numbers. The earlier membership is
+    /// withdrawn (pointing at the event that recorded it), so the person can
+    /// join the family the record names now. A family another source recorded
+    /// is not the importer's to change: that stays a finding for a person.
+    fn withdraw_from_earlier_family(
+        &mut self,
+        row: &Row,
+        claim: &row::FamilyClaim,
+        person: PersonId,
+        now: FamilyId,
+        base: &str,
+    ) -> Result<bool, AppError> {
+        let world = self.engine.prepare_view(&mut self.cache, person)?;
+        let Some(earlier) = world.active_family(person).filter(|f| *f != now) else { return Ok(false) };
+        let Some(f) = world.families.get(&earlier) else { return Ok(false) };
+        let same_source = f.source_family.as_ref().is_some_and(|s| s.source == claim.family.source);
+        let Some(m) = f.member(person).filter(|_| same_source) else { return Ok(false) };
+        let corrects = m.role_event;
+        let was = f.source_family.as_ref().map(|s| s.record_id.clone()).unwrap_or_default();
+        let cmd = Command::WithdrawMembership {
+            family: earlier,
+            person,
+            reason: format!(
+                "re-imported record {}/{} places the person in family {} instead of {was}",
+                row.record.source, row.record.record_id, claim.family.record_id
+            ),
+        };
+        match self.run(&row.record.source, format!("{base}:withdraw:{corrects}"), &cmd) {
+            Ok(()) => Ok(true),
+            // Refused (e.g. the family changed meanwhile): joining the new
+            // family then fails too, and that becomes the finding.
+            Err(AppError::Domain(_)) => Ok(false),
             Err(e) => Err(e),
         }
     }

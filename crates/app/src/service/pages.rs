@@ -71,9 +71,11 @@ pub fn event_class(e: &Event) -> &'static str {
         | Event::Removed { .. }
         | Event::ReferredForProsecution { .. } => CUSTODY,
         Event::JoinedFamily { .. }
+        | Event::LeftFamily { .. }
         | Event::FamilyFormed { .. }
         | Event::MemberAdded { .. }
         | Event::MembershipCorrected { .. }
+        | Event::MembershipWithdrawn { .. }
         | Event::LeadDesignated { .. }
         | Event::SeparationRecorded { .. }
         | Event::SeparationReviewed { .. }

@@ -2,7 +2,7 @@
 //! finding, never a lost row.
 
 use crate::{env, import, import_tz, write};
-use kinship_domain::family::Role;
+use kinship_domain::family::{MemberStatus, Role};
 use kinship_domain::{ANumber, Event, StreamId};
 use kinship_store::{SearchQuery, Store};
 
@@ -173,6 +173,60 @@ fn a_re_imported_row_with_another_family_role_becomes_a_membership_correction() 
     assert_eq!(env.engine.store.head().unwrap(), head);
     assert_eq!(import(&env, &[&p]).files[0].corrected, 1);
     assert_eq!(role_of(), Role::Daughter);
+    let live = env.engine.store.projection_dump().unwrap();
+    env.engine.store.rebuild(&mut |_| {}).unwrap();
+    assert_eq!(live, env.engine.store.projection_dump().unwrap(), "rebuild = live");
+}
+
+#[test]
+fn a_re_imported_row_with_another_family_number_moves_the_person_as_a_correction() {
+    let env = env();
+    let p = write(&env, "bp.csv", FAMILY);
+    import(&env, &[&p]);
+    let ana = || env.engine.store.search(&SearchQuery { name: Some("ana".into()), limit: 1, ..Default::default() }).unwrap().remove(0);
+    let first = ana().family.unwrap().family;
+    let status_in = |fid| env.engine.family_state(fid).unwrap().families[&fid].member(ana().id).map(|m| m.status);
+    // Border Patrol re-sends Ana's record: its family number was wrong.
+    let mut changed: Vec<String> = FAMILY.iter().map(|s| s.to_string()).collect();
+    changed[1] = changed[1].replace(",FMUA1,UNIT,DAUGHTER,", ",FMUA7,GROUP,DAUGHTER,");
+    let refs: Vec<&str> = changed.iter().map(String::as_str).collect();
+    let p2 = write(&env, "bp2.csv", &refs);
+    let s = import(&env, &[&p2]);
+    assert_eq!((s.files[0].unchanged, s.files[0].corrected, s.files[0].rejected), (2, 1, 0));
+    let second = ana().family.unwrap().family;
+    assert_ne!(second, first, "Ana is now in the family the record names");
+    assert_eq!(status_in(second), Some(MemberStatus::Active));
+    assert_eq!(status_in(first), Some(MemberStatus::Withdrawn), "the old membership stays, withdrawn");
+    assert!(
+        !env.engine.store.findings(true).unwrap().iter().any(|f| f.kind == "family-claim-refused"),
+        "a correction from the family's own source is not a finding"
+    );
+    // The withdrawal points at the event that recorded the membership; both stay in the log.
+    let history = env.engine.store.read_stream(&StreamId::Family(first)).unwrap();
+    let added = history.iter().find(|e| matches!(e.event(), Ok(Event::MemberAdded { person, .. }) if person == ana().id)).unwrap();
+    match history.iter().find(|e| e.event_type == "MembershipWithdrawn").unwrap().event().unwrap() {
+        Event::MembershipWithdrawn { corrects, role, reason, .. } => {
+            assert_eq!((corrects, role), (added.id, Role::Daughter));
+            assert!(reason.contains("FMUA7"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let own = env.engine.store.read_stream(&StreamId::Person(ana().id)).unwrap();
+    assert!(own.iter().any(|e| e.event_type == "LeftFamily"), "the person's own history says she left");
+    // Sent again: nothing new. The old number again: she rejoins her first family.
+    let head = env.engine.store.head().unwrap();
+    assert_eq!(import(&env, &[&p2]).files[0].unchanged, 3);
+    assert_eq!(env.engine.store.head().unwrap(), head);
+    assert_eq!(import(&env, &[&p]).files[0].corrected, 1);
+    assert_eq!(ana().family.unwrap().family, first);
+    assert_eq!((status_in(first), status_in(second)), (Some(MemberStatus::Active), Some(MemberStatus::Withdrawn)));
+    // Another agency's record of Ana naming its own family is not BP's to
+    // correct: the BP family stands and a finding asks a person.
+    let ice = "ICE,I9,EVI,2018-05-09T10:00:00-06:00,,PIC,201555002,ANA,PEREZ LOPEZ,2011-06-01,false,F,GTM,ICEFAM9,GROUP,DAUGHTER,FAMILY_UNIT_MEMBER,,";
+    let p3 = write(&env, "ice.csv", &[ice]);
+    assert_eq!(import(&env, &[&p3]).files[0].rejected, 0);
+    assert_eq!(ana().family.unwrap().family, first);
+    assert!(env.engine.store.findings(true).unwrap().iter().any(|f| f.kind == "family-claim-refused"));
     let live = env.engine.store.projection_dump().unwrap();
     env.engine.store.rebuild(&mut |_| {}).unwrap();
     assert_eq!(live, env.engine.store.projection_dump().unwrap(), "rebuild = live");

@@ -23,6 +23,7 @@ enum Step {
     Review { family: usize, level: u8, approve: bool, reviewer: usize },
     Reunify { family: usize, person: usize },
     Lead { family: usize, person: usize },
+    Withdraw { family: usize, person: usize },
     Offer { person: usize, to: usize },
     Accept { person: usize },
     Reject { person: usize },
@@ -51,6 +52,7 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0..4usize, 1..3u8, proptest::bool::weighted(0.8), 0..3usize).prop_map(|(family, level, approve, reviewer)| Step::Review { family, level, approve, reviewer }),
         3 => (0..4usize, p.clone()).prop_map(|(family, person)| Step::Reunify { family, person }),
         1 => (0..4usize, p.clone()).prop_map(|(family, person)| Step::Lead { family, person }),
+        1 => (0..4usize, p.clone()).prop_map(|(family, person)| Step::Withdraw { family, person }),
         1 => (p.clone(), 0..3usize).prop_map(|(person, to)| Step::Offer { person, to }),
         1 => p.clone().prop_map(|person| Step::Accept { person }),
         1 => p.clone().prop_map(|person| Step::Reject { person }),
@@ -139,6 +141,9 @@ fn command(step: &Step, persons: &[PersonId], families: &[FamilyId], world: &Wor
             (Command::Reunify { family: fam(*family), members: vec![persons[*person]], location: "X".into() }, agent)
         }
         Step::Lead { family, person } => (Command::DesignateLead { family: fam(*family), person: persons[*person] }, agent),
+        Step::Withdraw { family, person } => {
+            (Command::WithdrawMembership { family: fam(*family), person: persons[*person], reason: "recorded in error".into() }, agent)
+        }
         Step::Offer { person, to } => (
             Command::OfferTransfer { person: persons[*person], to_agency: AGENCIES[*to].into(), to_facility: None },
             actor("admin", "HQ", "admin"),
