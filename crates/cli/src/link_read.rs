@@ -174,13 +174,29 @@ fn parse_chunk(bytes: &[u8], first_line: u64, names: &Arc<[String]>) -> Vec<RawR
     let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(bytes);
     let mut record = csv::StringRecord::new();
     let mut out = Vec::new();
-    let at = |l: u64| first_line + l - 1;
+    // Lines are counted from the bytes (the csv crate's own line count
+    // leaves out lines that end in CRLF): the line a record starts on is the
+    // chunk's first line plus the newlines before the record's first byte.
+    let (mut seen_byte, mut seen_line) = (0usize, first_line);
+    let mut line_at = |byte: u64| {
+        // A record's position may point at the line end before it (after a
+        // CR, the LF is read with the next record): skip to its first byte.
+        let mut byte = (byte as usize).min(bytes.len());
+        while bytes.get(byte).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            byte += 1;
+        }
+        if byte >= seen_byte {
+            seen_line += count_newlines(&bytes[seen_byte..byte]);
+            seen_byte = byte;
+        }
+        seen_line
+    };
     loop {
-        let line = at(reader.position().line());
+        let start = reader.position().byte();
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map(|p| at(p.line())).unwrap_or(line);
+                let line = line_at(record.position().map(|p| p.byte()).unwrap_or(start));
                 if record.len() != names.len() {
                     out.push(Err(RowError {
                         line,
@@ -192,7 +208,7 @@ fn parse_chunk(bytes: &[u8], first_line: u64, names: &Arc<[String]>) -> Vec<RawR
                 out.push(Ok((line, Fields::new(names.clone(), record.clone()))));
             }
             Err(e) => {
-                let line = e.position().map(|p| at(p.line())).unwrap_or(line);
+                let line = line_at(e.position().map(|p| p.byte()).unwrap_or(start));
                 out.push(Err(RowError { line, field: "*".into(), reason: format!("unreadable CSV: {e}") }));
                 // Bytes in memory: only a bad row, never an I/O error; go on.
                 if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
@@ -232,21 +248,39 @@ mod tests {
         out
     }
 
-    #[test]
-    fn chunked_reading_gives_the_serial_readers_rows_and_lines() {
+    fn text(quoted_newlines: bool) -> String {
         let mut text = String::from("\u{feff}Source,Record_ID,notes\r\n");
         for i in 0..300 {
             match i % 7 {
-                0 => text.push_str(&format!("BP,R{i},\"two\nlines, \"\"quoted\"\"\"\r\n")),
+                0 if quoted_newlines => text.push_str(&format!("BP,R{i},\"two\nlines, \"\"quoted\"\"\"\r\n")),
+                0 => text.push_str(&format!("BP,R{i},\"one line, \"\"quoted\"\"\"\r\n")),
                 3 => text.push_str(&format!("BP,R{i}\n")), // one field short
                 _ => text.push_str(&format!("BP,R{i},plain\n")),
             }
         }
         text.push_str("BP,last,no newline at the end");
-        let want = serial(&text);
-        assert_eq!(want.len(), 301);
-        for chunk_bytes in [1, 7, 64, 1000, 1 << 20] {
-            assert_eq!(chunked(&text, chunk_bytes), want, "chunks of {chunk_bytes} bytes");
+        text
+    }
+
+    fn without_lines(rows: Vec<String>) -> Vec<String> {
+        rows.into_iter().map(|r| r.split_once(": ").map(|(_, rest)| rest.to_string()).unwrap_or(r)).collect()
+    }
+
+    #[test]
+    fn chunked_reading_gives_the_serial_readers_rows_at_their_file_lines() {
+        // The same rows and errors as the importer's serial reader, each
+        // numbered by the file line it starts on (R0 is on line 2; after a
+        // record with a quoted newline the next starts two lines on).
+        for (quoted_newlines, second_line) in [(false, "3: "), (true, "4: ")] {
+            let text = text(quoted_newlines);
+            let want = without_lines(serial(&text));
+            assert_eq!(want.len(), 301);
+            for chunk_bytes in [1, 7, 64, 1000, 1 << 20] {
+                let got = chunked(&text, chunk_bytes);
+                assert!(got[0].starts_with("2: ") && got[1].starts_with(second_line), "{:?}", &got[..2]);
+                assert!(got[300].starts_with(if quoted_newlines { "345: " } else { "302: " }), "{}", got[300]);
+                assert_eq!(without_lines(got), want, "chunks of {chunk_bytes} bytes");
+            }
         }
     }
 }
