@@ -224,12 +224,12 @@ fn parse_chunk(bytes: &[u8], first_line: u64, names: &Arc<[String]>) -> Vec<RawR
 mod tests {
     use super::*;
 
-    fn serial(text: &str) -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
+    fn serial(text: &str) -> Result<Vec<String>> {
+        let dir = tempfile::tempdir()?;
         let path = dir.path().join("x.csv");
-        std::fs::write(&path, text).unwrap();
-        let rows = kinship_app::import::read::rows(&path, kinship_app::import::Format::Csv).unwrap();
-        rows.map(|r| show(&r)).collect()
+        std::fs::write(&path, text)?;
+        let rows = kinship_app::import::read::rows(&path, kinship_app::import::Format::Csv)?;
+        Ok(rows.map(|r| show(&r)).collect())
     }
 
     fn show(r: &RawRow) -> String {
@@ -239,13 +239,13 @@ mod tests {
         }
     }
 
-    fn chunked(text: &str, chunk_bytes: usize) -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
+    fn chunked(text: &str, chunk_bytes: usize) -> Result<Vec<String>> {
+        let dir = tempfile::tempdir()?;
         let path = dir.path().join("x.csv");
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, text)?;
         let mut out = vec![];
-        csv_rows_with_chunk(&path, 2, chunk_bytes, |r| show(&r), |batch, _| out.extend(batch)).unwrap();
-        out
+        csv_rows_with_chunk(&path, 2, chunk_bytes, |r| show(&r), |batch, _| out.extend(batch))?;
+        Ok(out)
     }
 
     fn text(quoted_newlines: bool) -> String {
@@ -267,20 +267,21 @@ mod tests {
     }
 
     #[test]
-    fn chunked_reading_gives_the_serial_readers_rows_at_their_file_lines() {
+    fn chunked_reading_gives_the_serial_readers_rows_at_their_file_lines() -> Result<()> {
         // The same rows and errors as the importer's serial reader, each
         // numbered by the file line it starts on (R0 is on line 2; after a
         // record with a quoted newline the next starts two lines on).
         for (quoted_newlines, second_line) in [(false, "3: "), (true, "4: ")] {
             let text = text(quoted_newlines);
-            let want = without_lines(serial(&text));
+            let want = without_lines(serial(&text)?);
             assert_eq!(want.len(), 301);
             for chunk_bytes in [1, 7, 64, 1000, 1 << 20] {
-                let got = chunked(&text, chunk_bytes);
+                let got = chunked(&text, chunk_bytes)?;
                 assert!(got[0].starts_with("2: ") && got[1].starts_with(second_line), "{:?}", &got[..2]);
                 assert!(got[300].starts_with(if quoted_newlines { "345: " } else { "302: " }), "{}", got[300]);
                 assert_eq!(without_lines(got), want, "chunks of {chunk_bytes} bytes");
             }
         }
+        Ok(())
     }
 }
