@@ -15,7 +15,7 @@ use kinship_domain::profile::Agency;
 use kinship_linkage::Record;
 use serde_json::json;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Subcommand, Debug)]
@@ -93,7 +93,7 @@ pub fn read_records(profile: Profile, files: &[PathBuf], compare: &[String], inp
         input.format.as_deref().map(|f| Format::parse(f).ok_or_else(|| anyhow!("--format must be csv or jsonl, not {f:?}"))).transpose()?;
     // Linkage reads any agency's codes; declaring sources is the system of
     // record's business, so an undeclared code is accepted here.
-    let mut profile = profile;
+    let shared = std::sync::RwLock::new(profile);
     let compare: Vec<String> = compare.iter().map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty()).collect();
     if compare.len() > kinship_linkage::compare::MAX_EXTRA {
         bail!("--compare takes at most {} columns", kinship_linkage::compare::MAX_EXTRA);
@@ -107,52 +107,81 @@ pub fn read_records(profile: Profile, files: &[PathBuf], compare: &[String], inp
         let format = forced
             .or_else(|| Format::of(path))
             .ok_or_else(|| anyhow!("{}: cannot tell the format from the extension; use --format csv|jsonl", path.display()))?;
-        let rows = read::rows(path, format).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
         let mut shown = 0;
-        let mut report = |errors: &[RowError], path: &Path| {
-            rejected += 1;
-            for e in errors {
-                if shown < 20 {
-                    eprintln!("{}:{}: rejected: field {}: {}", path.display(), e.line, e.field, e.reason);
+        // A checked row joins the records in file order; a repeated
+        // (source, record_id) replaces the earlier record in place.
+        let mut merge = |result: Result<Record, Vec<RowError>>| {
+            let record = match result {
+                Ok(r) => r,
+                Err(errors) => {
+                    rejected += 1;
+                    for e in &errors {
+                        if shown < 20 {
+                            eprintln!("{}:{}: rejected: field {}: {}", path.display(), e.line, e.field, e.reason);
+                        }
+                        shown += 1;
+                    }
+                    return;
                 }
-                shown += 1;
+            };
+            match index.entry((record.source.clone(), record.record_id.clone())) {
+                std::collections::hash_map::Entry::Occupied(e) => records[*e.get()] = record,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(records.len());
+                    records.push(record);
+                }
             }
         };
-        // Rows are parsed in file order and checked in batches on the worker
-        // threads (the check and the name/date parsing are most of reading's
-        // time); the batch's results are then merged in file order, so the
-        // records and their order do not depend on the thread count.
-        let mut rows = rows.peekable();
-        while rows.peek().is_some() {
-            let batch: Vec<RawRow> = rows.by_ref().take(READ_BATCH).collect();
-            read_rows += batch.len() as u64;
-            pb.set_position(read_rows);
-            for (_, fields) in batch.iter().flatten() {
-                if let Some(s) = fields.get("source").map(|s| s.trim()).filter(|s| !s.is_empty())
-                    && !profile.agencies.contains_key(s)
-                {
-                    profile.agencies.insert(s.to_string(), Agency { name: s.to_string(), border: false });
-                }
-            }
-            let checked = kinship_linkage::par::map(&batch, workers, |raw| match raw {
-                Ok((line, fields)) => to_record(fields, *line, &profile, assume_tz.as_ref(), &compare),
-                Err(e) => Err(vec![e.clone()]),
-            });
-            for result in checked {
-                let record = match result {
-                    Ok(r) => r,
-                    Err(errors) => {
-                        report(&errors, path);
-                        continue;
+        if format == Format::Csv {
+            // Parsed and checked in chunks on the worker threads, merged in
+            // file order (see link_read.rs). A source the profile does not
+            // declare is accepted: each worker adds it to its own copy.
+            let check = |raw: RawRow| match raw {
+                Ok((line, fields)) => {
+                    if let Some(s) = fields.get("source").map(str::trim).filter(|s| !s.is_empty())
+                        && !shared.read().is_ok_and(|p| p.agencies.contains_key(s))
+                        && let Ok(mut p) = shared.write()
+                    {
+                        p.agencies.insert(s.to_string(), Agency { name: s.to_string(), border: false });
                     }
-                };
-                match index.get(&(record.source.clone(), record.record_id.clone())) {
-                    Some(&k) => records[k] = record,
-                    None => {
-                        index.insert((record.source.clone(), record.record_id.clone()), records.len());
-                        records.push(record);
+                    match shared.read() {
+                        Ok(p) => to_record(&fields, line, &p, assume_tz.as_ref(), &compare),
+                        Err(_) => Err(vec![RowError { line, field: "*".into(), reason: "internal error: a reading thread failed".into() }]),
                     }
                 }
+                Err(e) => Err(vec![e]),
+            };
+            crate::link_read::csv_rows(path, workers, check, |batch, n| {
+                pb.set_position(read_rows + n);
+                batch.into_iter().for_each(&mut merge);
+            })
+            .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+            read_rows = pb.position();
+        } else {
+            let rows = read::rows(path, format).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+            // Rows are parsed in file order and checked in batches on the
+            // worker threads; the batch's results are then merged in file
+            // order, so the records and their order do not depend on the
+            // thread count.
+            let mut rows = rows.peekable();
+            while rows.peek().is_some() {
+                let batch: Vec<RawRow> = rows.by_ref().take(READ_BATCH).collect();
+                read_rows += batch.len() as u64;
+                pb.set_position(read_rows);
+                let mut profile = shared.write().map_err(|_| anyhow!("internal error: a reading thread failed"))?;
+                for (_, fields) in batch.iter().flatten() {
+                    if let Some(s) = fields.get("source").map(|s| s.trim()).filter(|s| !s.is_empty())
+                        && !profile.agencies.contains_key(s)
+                    {
+                        profile.agencies.insert(s.to_string(), Agency { name: s.to_string(), border: false });
+                    }
+                }
+                let profile = &*profile;
+                let checked = kinship_linkage::par::map(&batch, workers, |raw| match raw {
+                    Ok((line, fields)) => to_record(fields, *line, profile, assume_tz.as_ref(), &compare),
+                    Err(e) => Err(vec![e.clone()]),
+                });
+                checked.into_iter().for_each(&mut merge);
             }
         }
         if shown > 20 {

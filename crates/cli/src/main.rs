@@ -23,6 +23,7 @@ mod act;
 mod args;
 mod db;
 mod link;
+mod link_read;
 mod server_cli;
 mod show;
 mod sim;

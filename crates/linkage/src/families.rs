@@ -239,17 +239,18 @@ fn position(p: &Person, key: Option<&str>) -> &'static str {
 }
 
 /// Surname frequencies: agreeing on a rare surname says more.
-struct SurnameFreq {
-    counts: HashMap<String, u32>,
+struct SurnameFreq<'a> {
+    counts: HashMap<&'a str, u32>,
     total: f64,
 }
 
-impl SurnameFreq {
-    fn new(people: &[Person]) -> Self {
-        let mut counts: HashMap<String, u32> = HashMap::new();
+impl<'a> SurnameFreq<'a> {
+    fn new(people: &'a [Person]) -> Self {
+        // Borrowed keys: millions of records, a few thousand surnames.
+        let mut counts: HashMap<&str, u32> = HashMap::new();
         for p in people {
             for s in [&p.paternal, &p.maternal].into_iter().flatten() {
-                *counts.entry(s.clone()).or_default() += 1;
+                *counts.entry(s.as_str()).or_default() += 1;
             }
         }
         let total = counts.values().map(|&c| f64::from(c)).sum::<f64>().max(1.0);
@@ -386,6 +387,8 @@ struct Scored {
     incomplete: bool,
     /// Linked through a sibling (see `incomplete`).
     sibling_parent: bool,
+    /// Parent of a sibling whose surnames are this child's in the other order.
+    sibling_swapped: bool,
     /// Empty unless asked for: words are built only for pairs written.
     evidence: Vec<String>,
 }
@@ -463,6 +466,7 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
     let phrase = |ag: Agree, child: Option<&str>| {
         format!("child's {} surname {} adult's {} surname", mpos(child), eq(ag), apos(a.paternal.as_deref()))
     };
+    let near_a_numbers = ra.a_number.zip(rm.a_number).is_some_and(|(x, y)| (1..=4).contains(&x.abs_diff(y)));
     match (f, second, mo) {
         (Some(ag), Some(_), _) if !patronymic => {
             // Both surnames shared: a brother or sister; or a single mother
@@ -504,6 +508,16 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
                 ev.add(|| phrase(ag, m.paternal.as_deref()));
             }
         }
+        (Some(_), _, Some(ag)) if m.maternal.is_some() => {
+            // A woman whose first surname is the child's second surname too
+            // (the child's two surnames are the same, or the absent father's
+            // happens to be hers): the mother's pattern holds, and it says
+            // more than the aunt's pattern the first surname alone would.
+            parent += weight(ag, model.surname_weight[minor].1);
+            relative += weight(ag, model.surname_weight[minor].1) - 0.5;
+            father = Some(false);
+            ev.add(|| phrase(ag, m.maternal.as_deref()));
+        }
         (Some(ag), _, _) => {
             let w = weight(ag, model.surname_weight[minor].0);
             if m.maternal.is_none() {
@@ -540,6 +554,15 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
             if any {
                 relative += 2.0;
                 ev.add(|| "a surname in common".into());
+            } else if known && convention == Convention::SingleSurname && woman && m.all.len() == 1 && near_a_numbers {
+                // One inherited surname, the father's: a mother keeps her own,
+                // so no surname in common is what a mother looks like too. Only
+                // with the records processed in sequence (the HHS analysts'
+                // adjacent A-numbers), since the names say nothing.
+                parent += SINGLE_SURNAME_MOTHER;
+                relative -= 3.0;
+                father = Some(false);
+                ev.add(|| "no surname in common (one inherited surname: a mother keeps her own)".into());
             } else if known && two_surnames && (m.maternal.is_none() || a.maternal.is_none()) {
                 // One of the two records kept a single surname where the
                 // convention gives two: the missing one may be the link.
@@ -619,11 +642,18 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
         swapped: false,
         incomplete,
         sibling_parent: false,
+        sibling_swapped: false,
         evidence: ev.0.unwrap_or_default(),
     }
 }
 
 const PRIOR_PARENT: f64 = -1.5;
+
+/// Log-odds for a woman who shares no surname with a child of a
+/// single-surname convention, A-numbers in sequence: a mother keeps her own
+/// surname, so this is what a mother looks like, slightly less often than a
+/// stranger does.
+const SINGLE_SURNAME_MOTHER: f64 = -0.3;
 
 /// What a parent pattern loses when it holds only with the child's two
 /// surnames in the other order: the surname's weight less this.
@@ -927,6 +957,29 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
             parent_of.entry(s.adult).or_default().push((s.minor, f));
         }
     }
+    // A relative's pattern (a woman with the child's first surname, a man
+    // with the second) from an adult who is confidently the parent of a
+    // sibling in the same event whose two surnames are this child's in the
+    // other order: one of the two records has its surnames swapped.
+    for s in &mut scored {
+        let (Some((sex, w)), Context::SameEvent, false) = (s.crossed, s.ctx, s.swapped) else { continue };
+        let m = &people[s.minor];
+        let swapped_sibling = parent_of.get(&s.adult).is_some_and(|kids| {
+            kids.iter().any(|&(k, _)| {
+                k != s.minor
+                    && records[k].event_id == records[s.minor].event_id
+                    && m.maternal.is_some()
+                    && people[k].paternal == m.maternal
+                    && people[k].maternal == m.paternal
+            })
+        });
+        if swapped_sibling {
+            s.parent += w - CROSSED_PARENTS;
+            s.father = Some(sex == Sex::M);
+            s.swapped = true;
+            s.sibling_swapped = true;
+        }
+    }
     for s in &mut scored {
         if !s.incomplete || s.ctx != Context::SameEvent {
             continue;
@@ -1014,7 +1067,9 @@ pub fn link(records: &[Record], opts: &FamilyOptions, progress: Progress) -> (Ve
         if s.sibling_parent {
             after.push("a likely parent of the child's sibling in this event".into());
         }
-        if s.swapped {
+        if s.sibling_swapped {
+            after.push("a likely parent of a sibling in this event whose surnames are the child's in the other order".into());
+        } else if s.swapped {
             after.push("the child's surnames fit a father and a mother of this event in the other order".into());
         }
         if let Some(f) = s.father {

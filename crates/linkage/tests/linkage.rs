@@ -498,3 +498,57 @@ fn a_child_whose_record_lost_the_mothers_surname_is_linked_through_a_sibling() {
     let (alone, _) = link_families(&[father, mother, girl], &FamilyOptions::default(), &quiet);
     assert!(!alone.iter().any(|c| c.adult == 1 && c.relation == Relation::ParentChild), "{alone:?}");
 }
+
+#[test]
+fn a_woman_whose_first_surname_is_the_childs_second_is_the_mothers_pattern_even_when_it_is_the_first_too() {
+    // A single mother's child written XOCOP XOCOP: the first surname alone
+    // would read as a paternal aunt; the second says mother.
+    let woman = member("W", "E1", "MIRIAM", "XOCOP IBANEZ", date(1990, 1, 1), Sex::F, "GTM", 710_000);
+    let girl = member("G", "E1", "ELVIA", "XOCOP XOCOP", date(2017, 7, 1), Sex::F, "GTM", 710_001);
+    let (cands, _) = link_families(&[woman, girl], &FamilyOptions { min_score: 0.0, ..Default::default() }, &quiet);
+    assert_eq!(cands[0].relation, Relation::ParentChild, "{cands:?}");
+    assert!(!cands[0].evidence.iter().any(|w| w.contains("father's side")), "{:?}", cands[0].evidence);
+    // A woman who shares only the first surname stays an aunt's pattern.
+    let aunt = member("W", "E1", "MIRIAM", "XOCOP IBANEZ", date(1990, 1, 1), Sex::F, "GTM", 710_000);
+    let niece = member("G", "E1", "ELVIA", "XOCOP ROJAS", date(2017, 7, 1), Sex::F, "GTM", 710_001);
+    let (cands, _) = link_families(&[aunt, niece], &FamilyOptions { min_score: 0.0, ..Default::default() }, &quiet);
+    assert_eq!(cands[0].relation, Relation::OtherRelative, "{cands:?}");
+}
+
+#[test]
+fn a_single_surname_mother_who_kept_her_own_name_is_proposed_only_with_adjacent_a_numbers() {
+    // Haitian children carry the father's surname; the mother keeps hers.
+    let mother = member("W", "E1", "JUDITH", "FRANCOIS", date(1982, 1, 1), Sex::F, "HTI", 720_000);
+    let girl = member("G", "E1", "ROSELINE", "DESROSIERS", date(2016, 7, 1), Sex::F, "HTI", 720_002);
+    let opts = FamilyOptions { min_score: 0.0, ..Default::default() };
+    let (cands, _) = link_families(&[mother.clone(), girl.clone()], &opts, &quiet);
+    let near = cands[0].clone();
+    assert_eq!(near.relation, Relation::ParentChild, "{near:?}");
+    assert!(near.evidence.iter().any(|w| w.contains("a mother keeps her own")), "{:?}", near.evidence);
+    // Processed apart (A-numbers far apart), or a man: no name evidence, a far lower score.
+    let mut far = girl.clone();
+    far.a_number = Some(720_400);
+    let (cands, _) = link_families(&[mother.clone(), far], &opts, &quiet);
+    assert!(cands.iter().all(|c| c.score < near.score - 0.3 && !c.evidence.iter().any(|w| w.contains("keeps her own"))), "{cands:?}");
+    let mut man = mother;
+    man.sex = Some(Sex::M);
+    let (cands, _) = link_families(&[man, girl], &opts, &quiet);
+    assert!(cands.iter().all(|c| c.score < near.score - 0.3 && !c.evidence.iter().any(|w| w.contains("keeps her own"))), "{cands:?}");
+}
+
+#[test]
+fn a_child_whose_surnames_are_a_siblings_in_the_other_order_gets_the_siblings_mother() {
+    // Mother DIAZ REYES; REINA ESCOBAR DIAZ is plainly her daughter;
+    // MARLENE's record has the two surnames swapped (DIAZ ESCOBAR), which
+    // alone reads as a paternal aunt.
+    let mother = member("W", "E1", "SILVIA", "DIAZ REYES", date(1988, 1, 1), Sex::F, "HND", 730_000);
+    let reina = member("R", "E1", "REINA", "ESCOBAR DIAZ", date(2017, 7, 1), Sex::F, "HND", 730_001);
+    let marlene = member("M", "E1", "MARLENE", "DIAZ ESCOBAR", date(2007, 7, 1), Sex::F, "HND", 730_002);
+    let opts = FamilyOptions { min_score: 0.0, ..Default::default() };
+    let (cands, _) = link_families(&[mother.clone(), reina, marlene.clone()], &opts, &quiet);
+    let c = cands.iter().find(|c| c.adult == 0 && c.minor == 2).expect("scored");
+    assert_eq!(c.relation, Relation::ParentChild, "{c:?}");
+    assert!(c.evidence.iter().any(|w| w.contains("whose surnames are the child's in the other order")), "{:?}", c.evidence);
+    let (alone, _) = link_families(&[mother, marlene], &opts, &quiet);
+    assert_eq!(alone[0].relation, Relation::OtherRelative, "{alone:?}");
+}
