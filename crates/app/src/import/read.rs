@@ -36,9 +36,63 @@ pub fn rows(path: &Path, format: Format) -> std::io::Result<Box<dyn Iterator<Ite
     let file = std::fs::File::open(path)?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
     Ok(match format {
-        Format::Csv => Box::new(CsvRows::new(reader)?),
+        Format::Csv => Box::new(CsvRows::new(CrLf { inner: reader, pending_cr: false })?),
         Format::Jsonl => Box::new(reader.split(b'\n').enumerate().filter_map(|(i, line)| jsonl_row(i as u64 + 1, line))),
     })
+}
+
+/// Reads CRLF line ends as LF. The csv crate counts a record's line only
+/// when it consumes a `\n`, and it leaves a CRLF terminator's `\n` to the
+/// next record, so every row of a Windows-made file was reported one line
+/// early (rust-csv issue #395). A `\r\n` inside a quoted field becomes `\n`
+/// too; a lone `\r` is kept.
+struct CrLf<R> {
+    inner: R,
+    /// A `\r` ended the last buffer: dropped if the next byte is `\n`.
+    pending_cr: bool,
+}
+
+impl<R: std::io::BufRead> std::io::Read for CrLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                if std::mem::take(&mut self.pending_cr) {
+                    out[0] = b'\r';
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+            let (mut n, mut used) = (0, 0);
+            if std::mem::take(&mut self.pending_cr) && buf[0] != b'\n' {
+                out[0] = b'\r';
+                n = 1;
+            }
+            while used < buf.len() && n < out.len() {
+                let b = buf[used];
+                used += 1;
+                if b == b'\r' {
+                    match buf.get(used) {
+                        Some(b'\n') => continue,
+                        Some(_) => {}
+                        None => {
+                            self.pending_cr = true;
+                            break;
+                        }
+                    }
+                }
+                out[n] = b;
+                n += 1;
+            }
+            self.inner.consume(used);
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
 }
 
 struct CsvRows<R: std::io::Read> {
@@ -134,4 +188,42 @@ fn jsonl_row(n: u64, line: std::io::Result<Vec<u8>>) -> Option<RawRow> {
         }
         Err(e) => Err(RowError { line: n, field: "*".into(), reason: format!("not a JSON object: {e}") }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Read};
+
+    fn through(bytes: &[u8], capacity: usize) -> Vec<u8> {
+        let mut out = vec![];
+        CrLf { inner: BufReader::with_capacity(capacity, bytes), pending_cr: false }.read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn crlf_reads_as_lf_across_every_buffer_boundary_and_a_lone_cr_is_kept() {
+        let input = b"a,b\r\n1,\"x\r\ny\"\r\n2,z\rq\r\n3,w\r";
+        let want = b"a,b\n1,\"x\ny\"\n2,z\rq\n3,w\r";
+        for capacity in 1..=input.len() + 1 {
+            assert_eq!(through(input, capacity), want, "buffer of {capacity} bytes");
+        }
+    }
+
+    #[test]
+    fn rows_of_a_windows_file_have_the_line_numbers_of_the_same_file_with_lf() {
+        let lf = "source,record_id\nBP,1\nBP,\"two\nlines\"\nBP\nBP,4\n";
+        let lines = |text: &str| -> Vec<u64> {
+            let reader = BufReader::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+            CsvRows::new(CrLf { inner: reader, pending_cr: false })
+                .unwrap()
+                .map(|r| match r {
+                    Ok((line, _)) => line,
+                    Err(e) => e.line,
+                })
+                .collect()
+        };
+        assert_eq!(lines(lf), vec![2, 3, 5, 6]);
+        assert_eq!(lines(&lf.replace('\n', "\r\n")), vec![2, 3, 5, 6]);
+    }
 }
