@@ -334,7 +334,9 @@ fn tricky_batches_answer_as_on_sqlite() {
     for batch in &batches {
         let (s, p) = (sqlite.append(batch), pg.append(batch));
         assert_eq!(format!("{s:?}"), format!("{p:?}"), "batch {batch:?}");
-        assert_eq!(sqlite.head().unwrap(), pg.head().unwrap());
+        // Same positions; the hashes differ, since each backend chains the
+        // bytes it stores (SQLite format 4 compresses them).
+        assert_eq!(sqlite.head().unwrap().position, pg.head().unwrap().position);
         outcomes.push(p.is_ok());
     }
     // Stale version; a stream stated twice at one version (allowed); a reused

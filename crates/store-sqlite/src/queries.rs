@@ -327,13 +327,12 @@ pub fn dump(conn: &Connection) -> R<String> {
             .map_err(db_err)?;
         let order = (1..=cols.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
         let mut st = conn.prepare(&format!("SELECT * FROM {t} ORDER BY {order}")).map_err(db_err)?;
-        let n = cols.len();
         let rows = st
             .query_map([], |r| {
                 let mut line = String::new();
-                for i in 0..n {
+                for (i, col) in cols.iter().enumerate() {
                     let v: rusqlite::types::Value = r.get(i)?;
-                    line.push_str(&format!("{v:?}|"));
+                    line.push_str(&format!("{:?}|", as_users_see_it(t, col, v)));
                 }
                 Ok(line)
             })
@@ -347,6 +346,25 @@ pub fn dump(conn: &Connection) -> R<String> {
     Ok(out)
 }
 
+/// A person or family key as users (and the PostgreSQL backend) see it:
+/// `P-…`/`F-…` text instead of its 16 stored bytes, so dumps of both
+/// backends compare as text.
+fn as_users_see_it(table: &str, col: &str, v: rusqlite::types::Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    let prefix = match (table, col) {
+        ("persons", "id") | (_, "person_id" | "child_id" | "parent_id" | "lead") => "P",
+        ("families", "id") | (_, "family_id") => "F",
+        _ => return v,
+    };
+    match &v {
+        Value::Blob(b) => match uuid::Uuid::from_slice(b) {
+            Ok(id) => Value::Text(format!("{prefix}-{id}")),
+            Err(_) => v,
+        },
+        _ => v,
+    }
+}
+
 /// The name index holds no readable rows (it is contentless): dump which
 /// person each token points to instead.
 fn dump_names(conn: &Connection, out: &mut String) -> R<()> {
@@ -355,8 +373,15 @@ fn dump_names(conn: &Connection, out: &mut String) -> R<()> {
     let mut st = conn
         .prepare("SELECT t.term, p.id FROM temp.person_name_terms t JOIN persons p ON p.num = t.doc ORDER BY t.term, p.id")
         .map_err(db_err)?;
-    let rows =
-        st.query_map([], |r| Ok(format!("{}|{:?}|", r.get::<_, String>(0)?, r.get::<_, rusqlite::types::Value>(1)?))).map_err(db_err)?;
+    let rows = st
+        .query_map([], |r| {
+            let id = match as_users_see_it("persons", "id", r.get(1)?) {
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
+            };
+            Ok(format!("{}|{id}|", r.get::<_, String>(0)?))
+        })
+        .map_err(db_err)?;
     out.push_str("## person_names\n");
     for r in rows {
         out.push_str(&r.map_err(db_err)?);

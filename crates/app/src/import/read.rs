@@ -192,6 +192,7 @@ fn jsonl_row(n: u64, line: std::io::Result<Vec<u8>>) -> Option<RawRow> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use std::io::{BufReader, Read};
 
