@@ -11,8 +11,10 @@ mod fold;
 mod project;
 mod queries;
 mod rebuild;
+mod rebuild_write;
 mod scan;
 mod schema;
+mod scratch;
 mod upgrade;
 mod worklist;
 

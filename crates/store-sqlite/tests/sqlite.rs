@@ -291,11 +291,32 @@ fn a_format_3_store_is_upgraded_by_rebuilding_its_projections_when_opened() {
 /// one transaction.
 #[test]
 fn rebuild_stops_at_an_unreadable_event_and_changes_nothing() {
-    let (_dir, store, raw) = populated();
+    let (dir, store, raw) = populated();
     let before = store.projection_dump().unwrap();
     drop_guards(&raw);
     raw.execute("UPDATE events SET payload = '{\"type\":' WHERE position = 7", []).unwrap();
     let err = store.rebuild(&mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("position 7") && err.contains("does not parse"), "{err}");
     assert_eq!(store.projection_dump().unwrap(), before);
+    assert_eq!(scratch_files(dir.path()), Vec::<String>::new(), "a failed rebuild leaves its scratch files");
+}
+
+/// The scratch files `rebuild` writes its tables into, left in `dir`.
+fn scratch_files(dir: &std::path::Path) -> Vec<String> {
+    let names = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
+    names.filter(|n| n.contains(".rebuild-")).collect()
+}
+
+/// A rebuild killed mid-way leaves scratch files beside the store (here one
+/// of garbage): the next rebuild replaces them, gives the same projections,
+/// and removes its own files when done.
+#[test]
+fn rebuild_replaces_scratch_files_left_by_a_killed_rebuild() {
+    let (dir, store, _raw) = populated();
+    let before = store.projection_dump().unwrap();
+    std::fs::write(dir.path().join("kinship.db.rebuild-1"), b"not a database").unwrap();
+    std::fs::write(dir.path().join("kinship.db.rebuild-0-journal"), b"stale").unwrap();
+    store.rebuild(&mut |_| {}).unwrap();
+    assert_eq!(store.projection_dump().unwrap(), before);
+    assert_eq!(scratch_files(dir.path()), Vec::<String>::new());
 }
