@@ -115,7 +115,7 @@ fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn
         let folded = fold_all(&receivers, chunks, &mut fold, &custody_send, progress);
         // Hanging up stops the readers (if the fold failed) and ends the custody part.
         drop((receivers, custody_send));
-        let folded = folded.and_then(|n| Ok((n, std::mem::take(&mut fold.persons))));
+        let folded = folded.map(|n| (n, std::mem::take(&mut fold.persons)));
         let (count, persons) = match folded {
             Ok(f) => f,
             Err(e) => {
