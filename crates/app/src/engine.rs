@@ -62,24 +62,21 @@ pub fn now() -> jiff::Timestamp {
 }
 
 pub fn command_hash(actor: &Actor, cmd: &Command) -> String {
-    let mut h = Sha256::new();
-    // The JSON is streamed into the hash (the same bytes as `to_vec`, so the
-    // same hash), never held: an import hashes a command per row.
-    let _ = serde_json::to_writer(HashWriter(&mut h), actor);
-    let _ = serde_json::to_writer(HashWriter(&mut h), cmd);
-    hex::encode(h.finalize())
-}
-
-struct HashWriter<'h>(&'h mut Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
+    // The JSON is written into one reused buffer and hashed in one call (the
+    // same bytes as `to_vec` of each, so the same hash). Streaming it into
+    // the hash instead fed SHA-256 one token at a time: serde_json writes a
+    // field in several small pieces, and each `update` call cost more than
+    // the bytes it hashed (an import hashes a command per row).
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(2048));
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        let _ = serde_json::to_writer(&mut *buf, actor);
+        let _ = serde_json::to_writer(&mut *buf, cmd);
+        hex::encode(Sha256::digest(&buf[..]))
+    })
 }
 
 impl<S: Store> Engine<S> {

@@ -83,10 +83,20 @@ impl Streams {
     /// Compares each stream's first expected version with the log as it was
     /// before the batch (`upto`, the head it started from): a stale decision
     /// is a conflict.
-    fn settle(&self, tx: &Transaction<'_>, text_streams: bool, upto: u64) -> Result<(), StoreError> {
+    ///
+    /// Unless `all`, a stream the batch expected empty and then wrote is not
+    /// read back: its events were inserted as versions 1, 2, … under the
+    /// (stream, version) unique index, which refuses version 1 if the stream
+    /// had any event (versions start at 1 and have no gaps), so the insert
+    /// itself proved it empty. A new person's or family's stream, most of an
+    /// import, then costs no extra index read. Not so in a store begun
+    /// before format 4 (`text_streams`): a stream's older events are under
+    /// its text key there, which the index does not compare with the 17-byte one.
+    fn settle(&self, tx: &Transaction<'_>, text_streams: bool, upto: u64, all: bool) -> Result<(), StoreError> {
         let mut get = tx.prepare_cached(&version_sql(text_streams)).map_err(db_err)?;
         // Sorted, so a conflict names the same stream whatever the map's order.
-        let mut streams: Vec<(&StreamId, &(u64, u64))> = self.seen.iter().collect();
+        let mut streams: Vec<(&StreamId, &(u64, u64))> =
+            self.seen.iter().filter(|(_, v)| all || text_streams || v.0 != 0 || v.1 == 0).collect();
         streams.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (stream, &(base, _)) in streams {
             let actual = stored_version(&mut get, stream, text_streams, upto)?;
@@ -102,8 +112,9 @@ impl Streams {
 pub struct PreparedCommand {
     key: [u8; 16],
     command_hash: rusqlite::types::Value,
-    /// Per event: its stream key and stored body.
-    events: Vec<([u8; 17], Vec<u8>)>,
+    /// Per event: its stream key, stored body and what the projector would
+    /// otherwise compute on the appending thread ([`project::Hint`]).
+    events: Vec<([u8; 17], Vec<u8>, project::Hint)>,
 }
 
 /// A batch encoded ahead of its append (`Store::encode`, done on the
@@ -124,7 +135,7 @@ pub fn prepare(batch: &[Append]) -> Result<Prepared, StoreError> {
         for a in batch {
             let mut events = Vec::with_capacity(a.events.len());
             for (_, event) in &a.events {
-                events.push((codec::stream_key(&event.stream()), enc.encode(event, &a.meta_json)?));
+                events.push((codec::stream_key(&event.stream()), enc.encode(event, &a.meta_json)?, project::Hint::of(event)));
             }
             out.push(PreparedCommand { key: codec::key_digest(&a.key), command_hash: codec::hash_value(&a.command_hash), events });
         }
@@ -138,7 +149,7 @@ pub fn append(
     prepared: Option<Prepared>,
     text_streams: bool,
 ) -> Result<Vec<Appended>, StoreError> {
-    let prepared = match prepared {
+    let mut prepared = match prepared {
         Some(p) if p.fits(batch) => p,
         _ => prepare(batch)?,
     };
@@ -164,7 +175,7 @@ pub fn append(
             .map_err(db_err)?;
         let mut projector = project::Projector::new(&tx).map_err(db_err)?;
 
-        for (a, p) in batch.iter().zip(&prepared.0) {
+        for (a, p) in batch.iter().zip(prepared.0.iter_mut()) {
             let first = head.position + 1;
             let last = head.position + a.events.len() as u64;
             // Claim the key; if it was claimed before, this is a retry.
@@ -180,7 +191,8 @@ pub fn append(
             for (stream, expected) in &a.expected {
                 streams.expect(stream, *expected)?;
             }
-            for ((id, event), (stream_key, body)) in a.events.iter().zip(&p.events) {
+            for ((id, event), (stream_key, body, hint)) in a.events.iter().zip(p.events.iter_mut()) {
+                let (stream_key, body) = (&*stream_key, &body[..]);
                 let stream = event.stream();
                 if !a.expected.iter().any(|(s, _)| *s == stream) {
                     return Err(StoreError::Invalid(format!("event for {stream} but the append does not state that stream's version")));
@@ -203,17 +215,17 @@ pub fn append(
                 if let Err(e) = put {
                     // (stream, version) taken: another writer moved the stream
                     // since the decision; report it as the conflict it is.
-                    streams.settle(&tx, text_streams, start)?;
+                    streams.settle(&tx, text_streams, start, true)?;
                     return Err(db_err(e));
                 }
-                projector.apply(position, id, event).map_err(db_err)?;
+                projector.apply(position, id, event, std::mem::take(hint)).map_err(db_err)?;
                 head = LogHead { position, hash };
             }
             out.push(Appended::Committed { first, last: head.position });
         }
         projector.finish().map_err(db_err)?;
     }
-    streams.settle(&tx, text_streams, start)?;
+    streams.settle(&tx, text_streams, start, false)?;
     tx.execute("UPDATE log_head SET position = ?1, hash = ?2 WHERE id = 1", params![head.position as i64, &head.hash[..]])
         .map_err(db_err)?;
     tx.commit().map_err(db_err)?;

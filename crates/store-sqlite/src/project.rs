@@ -140,6 +140,28 @@ struct NewFamily {
     lead: Option<PersonId>,
 }
 
+/// What the projector needs of an event that can be worked out before the
+/// append, on another thread (`append::prepare`, on the importer's thread):
+/// the appending thread is the import's bound.
+#[derive(Default)]
+pub enum Hint {
+    #[default]
+    None,
+    /// A recorded person's folded name tokens ([`name_tokens`]).
+    NameTokens(String),
+}
+
+impl Hint {
+    pub fn of(event: &Event) -> Self {
+        match event {
+            Event::PersonRecorded { identity, .. } => {
+                Hint::NameTokens(name_tokens(identity.name.given.as_deref(), identity.name.family.as_deref()))
+            }
+            _ => Hint::None,
+        }
+    }
+}
+
 /// Encounter keys known to exist in this transaction: the second record of
 /// an encounter skips the `INSERT OR IGNORE`. Bounded, as one projector
 /// serves a whole append batch (an import chunk of thousands of rows).
@@ -147,6 +169,11 @@ const KNOWN_ENCOUNTERS: usize = 100_000;
 
 pub struct Projector<'c> {
     conn: &'c Connection,
+    /// The statements every recorded person runs, prepared once per batch:
+    /// `prepare_cached` per row hashed each SQL text to find it again.
+    insert_record: rusqlite::CachedStatement<'c>,
+    insert_encounter: rusqlite::CachedStatement<'c>,
+    insert_custody: rusqlite::CachedStatement<'c>,
     persons: Vec<NewPerson>,
     person_index: HashMap<PersonId, usize>,
     families: Vec<NewFamily>,
@@ -191,6 +218,15 @@ impl<'c> Projector<'c> {
         conn.set_prepared_statement_cache_capacity(128);
         Ok(Self {
             conn,
+            insert_record: conn.prepare_cached(
+                "INSERT INTO person_records (source, record_id, person_id, event_id, is_primary, encounter_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+            insert_encounter: conn.prepare_cached(
+                "INSERT OR IGNORE INTO encounters (key, at, at_utc, local_date, sector, station) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+            insert_custody: conn.prepare_cached(
+                "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?,
             persons: vec![],
             person_index: HashMap::new(),
             families: vec![],
@@ -251,12 +287,16 @@ impl<'c> Projector<'c> {
         }
     }
 
-    pub fn apply(&mut self, position: u64, id: &Uuid, event: &Event) -> rusqlite::Result<()> {
+    /// Projects one event; `hint` is [`Hint::of`] the same event, or `Hint::None`.
+    pub fn apply(&mut self, position: u64, id: &Uuid, event: &Event, hint: Hint) -> rusqlite::Result<()> {
         let pos = position as i64;
         match event {
             Event::PersonRecorded { person, identity, record, encounter, custody, family, .. } => {
                 let i = identity;
-                let tokens = name_tokens(i.name.given.as_deref(), i.name.family.as_deref());
+                let tokens = match hint {
+                    Hint::NameTokens(t) => t,
+                    Hint::None => name_tokens(i.name.given.as_deref(), i.name.family.as_deref()),
+                };
                 self.person_index.insert(*person, self.persons.len());
                 let row = PersonRow::recorded(*person, i, encounter, custody.as_ref(), family.as_ref());
                 self.persons.push(NewPerson { row, tokens });
@@ -646,11 +686,7 @@ impl<'c> Projector<'c> {
     }
 
     fn record(&mut self, person: &PersonId, r: &SourceRef, id: &Uuid, primary: bool, e: &EncounterRef) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO person_records (source, record_id, person_id, event_id, is_primary, encounter_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![r.source, r.record_id, person.key(), &id.as_bytes()[..], primary, e.key])?;
+        self.insert_record.execute(params![r.source, r.record_id, person.key(), &id.as_bytes()[..], primary, e.key])?;
         self.encounter(e)
     }
 
@@ -659,11 +695,7 @@ impl<'c> Projector<'c> {
         if self.encounters.contains(&e.key) {
             return Ok(());
         }
-        self.conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO encounters (key, at, at_utc, local_date, sector, station) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![e.key, e.at.as_str(), utc(&e.at), e.at.local_date().to_string(), e.sector, e.station])?;
+        self.insert_encounter.execute(params![e.key, e.at.as_str(), utc(&e.at), e.at.local_date().to_string(), e.sector, e.station])?;
         if self.encounters.len() >= KNOWN_ENCOUNTERS {
             self.encounters.clear();
         }
@@ -671,12 +703,8 @@ impl<'c> Projector<'c> {
         Ok(())
     }
 
-    fn custody(&self, pos: i64, person: &PersonId, at: &kinship_domain::time::Instant, row: CustodyRow<'_>) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO custody (position, person_id, at, kind, agency, facility, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![pos, person.key(), at.as_str(), row.kind, row.agency, row.facility, row.detail])?;
+    fn custody(&mut self, pos: i64, person: &PersonId, at: &kinship_domain::time::Instant, row: CustodyRow<'_>) -> rusqlite::Result<()> {
+        self.insert_custody.execute(params![pos, person.key(), at.as_str(), row.kind, row.agency, row.facility, row.detail])?;
         Ok(())
     }
 

@@ -107,6 +107,31 @@ pub fn optimistic_concurrency(make: Factory<'_>) -> Check {
     Ok(())
 }
 
+/// A command that expects a stream to be empty (a new person) conflicts if
+/// the stream has events, whether it writes that stream or only reads it,
+/// alone or in a batch of new streams; the batch writes nothing.
+pub fn new_stream_taken_conflicts(make: Factory<'_>) -> Check {
+    let store = make();
+    let (a, b, c) = (PersonId::new_v7(), PersonId::new_v7(), PersonId::new_v7());
+    err(store.append(&[append("k1", vec![(s(a), 0)], vec![recorded(a, "ANA", "LOPEZ", None, "R1")?])]))?;
+    let head = err(store.head())?;
+    let fresh = append("k2", vec![(s(b), 0)], vec![recorded(b, "JUAN", "PEREZ", None, "R2")?]);
+    let again = append("k3", vec![(s(a), 0)], vec![recorded(a, "ANA", "LOPEZ", None, "R3")?]);
+    match store.append(&[fresh.clone(), again]) {
+        Err(StoreError::Conflict { expected: 0, actual: 1, .. }) => {}
+        other => return Err(format!("a written stream expected empty must conflict, got {other:?}")),
+    }
+    // Only read (stated at 0, written by nobody): the same.
+    let reads = append("k4", vec![(s(c), 0), (s(a), 0)], vec![recorded(c, "LUZ", "DIAZ", None, "R4")?]);
+    match store.append(&[fresh, reads]) {
+        Err(StoreError::Conflict { expected: 0, actual: 1, .. }) => {}
+        other => return Err(format!("a read stream expected empty must conflict, got {other:?}")),
+    }
+    ensure!(err(store.head())? == head, "a conflicting batch must not move the head");
+    ensure!(err(store.recall("k2"))?.is_none() && err(store.person(b))?.is_none(), "nothing of the batch is kept");
+    Ok(())
+}
+
 /// A batch is all or nothing.
 pub fn batch_is_atomic(make: Factory<'_>) -> Check {
     let store = make();
@@ -376,6 +401,7 @@ pub type Story = fn(Factory<'_>) -> Check;
 pub const STORIES: &[(&str, Story)] = &[
     ("positions_and_versions", positions_and_versions),
     ("optimistic_concurrency", optimistic_concurrency),
+    ("new_stream_taken_conflicts", new_stream_taken_conflicts),
     ("batch_is_atomic", batch_is_atomic),
     ("idempotency", idempotency),
     ("undeclared_stream_refused", undeclared_stream_refused),

@@ -120,3 +120,22 @@ fn a_release_without_address_is_allowed_and_flagged() {
     assert!(env.engine.store.findings(true).unwrap().is_empty());
     assert_eq!(env.engine.store.findings(false).unwrap()[0].resolution.as_deref(), Some("address obtained by phone: on file"));
 }
+
+/// The command hash kept with each idempotency key is SHA-256 of the actor's
+/// JSON followed by the command's JSON: a store written by an earlier version
+/// compares its hashes with today's, so how it is computed may change but the
+/// bytes hashed may not.
+#[test]
+fn the_command_hash_is_sha256_of_the_actor_then_the_command_json() {
+    use sha2::{Digest, Sha256};
+    let agent = actor("agent.ñ", "BP", "bp_agent");
+    let cmd = Command::OfferTransfer { person: PersonId::new_v7(), to_agency: "ICE \"north\"".into(), to_facility: Some("Ursula".into()) };
+    let mut bytes = serde_json::to_vec(&agent).unwrap();
+    bytes.extend(serde_json::to_vec(&cmd).unwrap());
+    let expected = hex::encode(Sha256::digest(&bytes));
+    assert_eq!(kinship_app::engine::command_hash(&agent, &cmd), expected);
+    // Twice on one thread (the buffer is reused): the same answer.
+    assert_eq!(kinship_app::engine::command_hash(&agent, &cmd), expected);
+    let other = Command::OfferTransfer { person: PersonId::new_v7(), to_agency: "ICE".into(), to_facility: None };
+    assert_ne!(kinship_app::engine::command_hash(&agent, &other), expected);
+}
