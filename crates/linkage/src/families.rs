@@ -305,7 +305,17 @@ impl Model {
 /// a grandmother's gap begins, how young a mother can be).
 #[derive(Clone, Debug)]
 struct GapOdds {
-    odds: Vec<f64>,
+    /// Per adult's sex (women, men, not known): mothers and fathers, aunts
+    /// and uncles are of different ages.
+    odds: [Vec<f64>; 3],
+}
+
+fn sex_index(sex: Option<Sex>) -> usize {
+    match sex {
+        Some(Sex::F) => 0,
+        Some(Sex::M) => 1,
+        _ => 2,
+    }
 }
 
 /// Gaps counted, in whole years (older gaps share the last bin).
@@ -342,7 +352,9 @@ impl GapOdds {
                 families.entry((r.source.as_str(), f)).or_default().push(i);
             }
         }
-        let (mut parent, mut relative) = (vec![0u32; GAP_BINS + 1], vec![0u32; GAP_BINS + 1]);
+        // Counts per sex (index as `sex_index`; the last pools everyone).
+        let mut parent = vec![vec![0u32; GAP_BINS + 1]; 3];
+        let mut relative = parent.clone();
         for members in families.values() {
             for &m in members {
                 let (Some(true), Some(bm), Some(rm)) = (people[m].minor, people[m].born_day, records[m].family_role) else { continue };
@@ -352,21 +364,26 @@ impl GapOdds {
                         continue;
                     }
                     let bin = (((bm - ba) / 372) as usize).min(GAP_BINS);
-                    match (ra, rm) {
-                        (Role::Father | Role::Mother, Role::Son | Role::Daughter | Role::Child) => parent[bin] += 1,
+                    let counts = match (ra, rm) {
+                        (Role::Father | Role::Mother, Role::Son | Role::Daughter | Role::Child) => &mut parent,
                         (
                             Role::Aunt | Role::Uncle | Role::Grandparent | Role::Sibling | Role::OtherRelative,
                             Role::Grandchild | Role::Sibling | Role::OtherRelative,
-                        ) => relative[bin] += 1,
-                        _ => {}
+                        ) => &mut relative,
+                        _ => continue,
+                    };
+                    let sex = sex_index(people[a].sex);
+                    if sex < 2 {
+                        counts[sex][bin] += 1;
                     }
+                    counts[2][bin] += 1;
                 }
             }
         }
-        Self::from_counts(&parent, &relative)
+        Self { odds: [0, 1, 2].map(|k| Self::odds(&parent[k], &relative[k])) }
     }
 
-    fn from_counts(parent: &[u32], relative: &[u32]) -> Self {
+    fn odds(parent: &[u32], relative: &[u32]) -> Vec<f64> {
         let total = |v: &[u32]| f64::from(v.iter().sum::<u32>()) + 1.0;
         let (np, nr) = (total(parent), total(relative));
         let near = |v: &[u32], g: usize| -> f64 {
@@ -374,20 +391,19 @@ impl GapOdds {
             let hi = (g + GAP_WINDOW).min(v.len() - 1);
             v[lo..=hi].iter().map(|&c| f64::from(c)).sum()
         };
-        let odds = (0..parent.len())
+        (0..parent.len())
             .map(|g| {
                 let (p, r) = (near(parent, g), near(relative, g));
                 let data = ((r + 1.0) / nr).ln() - ((p + 1.0) / np).ln();
                 let n = p + r;
                 (n * data + GAP_SHRINK * fixed_relative_gap(g as f64 + 0.5)) / (n + GAP_SHRINK)
             })
-            .collect();
-        Self { odds }
+            .collect()
     }
 
-    fn relative_over_parent(&self, gap: f64) -> f64 {
-        let bin = (gap.max(0.0) as usize).min(self.odds.len() - 1);
-        self.odds[bin]
+    fn relative_over_parent(&self, gap: f64, sex: Option<Sex>) -> f64 {
+        let odds = &self.odds[sex_index(sex)];
+        odds[(gap.max(0.0) as usize).min(odds.len() - 1)]
     }
 }
 
@@ -697,7 +713,7 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
         // and parents' gaps (the same as the bands when few are recorded).
         let (p, _) = age_bands(gap);
         parent += p;
-        relative += p + model.gap_odds.relative_over_parent(gap);
+        relative += p + model.gap_odds.relative_over_parent(gap, sex);
     }
 
     // A-numbers handed out in sequence at processing.
