@@ -1233,6 +1233,28 @@ mod tests {
     }
 
     #[test]
+    fn gap_odds_follow_the_recorded_families_and_fall_back_to_the_fixed_bands() {
+        // No recorded family: exactly the fixed bands.
+        let none = GapOdds::odds(&[0; GAP_BINS + 1], &[0; GAP_BINS + 1]);
+        for (g, &x) in none.iter().enumerate() {
+            assert_eq!(x, fixed_relative_gap(g as f64 + 0.5), "gap {g}");
+        }
+        // Many parents 20–30 years older, many relatives 40–46: the data
+        // moves the odds toward a relative at 43 and toward a parent at 25.
+        let (mut parent, mut relative) = ([0u32; GAP_BINS + 1], [0u32; GAP_BINS + 1]);
+        parent[20..=30].iter_mut().for_each(|c| *c = 200);
+        relative[40..=46].iter_mut().for_each(|c| *c = 100);
+        let odds = GapOdds::odds(&parent, &relative);
+        assert!(odds[43] > fixed_relative_gap(43.5) + 2.0, "{}", odds[43]);
+        assert!(odds[25] < fixed_relative_gap(25.5) - 2.0, "{}", odds[25]);
+        // Where neither was seen, the fixed bands stand.
+        assert_eq!(odds[70], fixed_relative_gap(70.5));
+        // A few examples move the odds less than many.
+        let few = GapOdds::odds(&parent.map(|c| c / 50), &relative.map(|c| c / 50));
+        assert!(few[43] < odds[43] && few[43] > fixed_relative_gap(43.5));
+    }
+
+    #[test]
     fn a_station_search_passes_over_aunt_uncle_and_wrong_age_patterns() {
         // The child's first surname: a man, or a woman when it is the
         // child's only surname (a single mother's child).
