@@ -4,9 +4,10 @@
 
 use crate::args::Cli;
 use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 use kinship_store::{Accounts, AuditLog, Store};
 use kinship_store_postgres::{PgStore, is_postgres_url};
-use kinship_store_sqlite::SqliteStore;
+use kinship_store_sqlite::{Opening, SqliteStore};
 use std::process::ExitCode;
 
 /// What the CLI needs of a backend: the log and its projections, the audit
@@ -30,8 +31,39 @@ pub fn database(cli: &Cli) -> Result<Option<&str>> {
 pub fn open_store(cli: &Cli) -> Result<AnyStore> {
     Ok(match database(cli)? {
         Some(url) => Box::new(PgStore::open(url).context("cannot open the PostgreSQL store")?),
-        None => Box::new(SqliteStore::open_dir(&cli.data).with_context(|| format!("cannot open the store in {}", cli.data.display()))?),
+        None => Box::new(open_sqlite(&cli.data).with_context(|| format!("cannot open the store in {}", cli.data.display()))?),
     })
+}
+
+/// Opens the embedded store, saying so (on stderr, with a progress bar on a
+/// terminal) when an older format is upgraded: that rebuilds every
+/// projection, minutes on a large store, and silence would look like a hang.
+pub fn open_sqlite(dir: &std::path::Path) -> Result<SqliteStore, kinship_store::StoreError> {
+    let mut bar: Option<ProgressBar> = None;
+    let store = SqliteStore::open_dir_reporting(dir, &mut |o| match o {
+        Opening::Upgrading { from, to, events } => {
+            eprintln!(
+                "{} is in storage format {from}; upgrading it to format {to} (once): the log is kept as written \
+                 and every projection is rebuilt from its {events} events",
+                dir.display()
+            );
+            let pb = ProgressBar::new(events);
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} upgrading [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar = Some(pb);
+        }
+        Opening::Rebuilt(n) => {
+            if let Some(pb) = &bar {
+                pb.set_position(n);
+            }
+        }
+    });
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    store
 }
 
 /// What the store is, for messages (never the URL: it may hold a password).

@@ -12,7 +12,6 @@ use kinship_domain::Profile;
 use kinship_store::audit::{AuditQuery, verify_audit};
 use kinship_store::verify;
 use kinship_store_postgres::PgStore;
-use kinship_store_sqlite::SqliteStore;
 use kinship_web::{Backend, Options, auth};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -127,7 +126,7 @@ pub enum TokenCmd {
 fn backend(cli: &Cli) -> Result<Backend> {
     Ok(match crate::db::database(cli)? {
         Some(url) => Backend::of(PgStore::open(url).context("cannot open the PostgreSQL store")?),
-        None => Backend::of(SqliteStore::open_dir(&cli.data).with_context(|| format!("cannot open the store in {}", cli.data.display()))?),
+        None => Backend::of(crate::db::open_sqlite(&cli.data).with_context(|| format!("cannot open the store in {}", cli.data.display()))?),
     })
 }
 
@@ -141,7 +140,7 @@ fn server_backend(cli: &Cli) -> Result<Backend> {
 }
 
 fn server_sqlite(dir: &std::path::Path) -> Result<Backend> {
-    let store = SqliteStore::open_dir(dir).with_context(|| format!("cannot open the store in {}", dir.display()))?;
+    let store = crate::db::open_sqlite(dir).with_context(|| format!("cannot open the store in {}", dir.display()))?;
     store.checkpoint_in_background(kinship_store_sqlite::CheckpointPolicy::default())?;
     Ok(Backend::of(store))
 }

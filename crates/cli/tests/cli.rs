@@ -111,6 +111,25 @@ fn verify_reports_tampering_with_exit_status_2() {
 }
 
 #[test]
+fn opening_an_older_store_says_it_is_upgraded_once_and_keeps_stdout_clean() {
+    // The store-sqlite fixture: 84 events written by format 3.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("kinship.db"), include_bytes!("../../store-sqlite/tests/fixtures/format3-log.db")).unwrap();
+    let o = kinship(&data, &["verify", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("storage format 3; upgrading it to format 5") && err.contains("from its 84 events"), "{err}");
+    // stdout is still the JSON answer alone, for scripts.
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["events"], 84, "{v}");
+    // The second open finds the current format and says nothing.
+    let again = kinship(&data, &["verify", "--json"]);
+    assert!(again.status.success() && !String::from_utf8_lossy(&again.stderr).contains("upgrading"), "{}", text(&again));
+}
+
+#[test]
 fn separation_commands_from_the_cli_are_checked_by_the_core() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");

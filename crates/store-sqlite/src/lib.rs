@@ -40,6 +40,17 @@ pub struct SqliteStore {
     text_streams: bool,
 }
 
+/// What [`SqliteStore::open_dir_reporting`] says while it opens a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opening {
+    /// The store is in format `from`; it is being brought to `to` by
+    /// rebuilding its projections from its `events` events (the log itself
+    /// is never rewritten).
+    Upgrading { from: i64, to: i64, events: u64 },
+    /// Events folded into the new projections so far.
+    Rebuilt(u64),
+}
+
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -48,11 +59,23 @@ impl SqliteStore {
     /// Opens (creating if needed) `kinship.db` inside `dir`, creating the
     /// directory on first use.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_dir_reporting(dir, &mut |_| {})
+    }
+
+    /// [`SqliteStore::open_dir`], telling `report` when a store in an older
+    /// format is being upgraded: on a large store that rebuilds every
+    /// projection from the log and takes minutes, which a person at a
+    /// terminal must not take for a hang.
+    pub fn open_dir_reporting(dir: &Path, report: &mut dyn FnMut(Opening)) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display())))?;
-        Self::open(&dir.join("kinship.db"))
+        Self::open_reporting(&dir.join("kinship.db"), report)
     }
 
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_reporting(path, &mut |_| {})
+    }
+
+    pub fn open_reporting(path: &Path, report: &mut dyn FnMut(Opening)) -> Result<Self, StoreError> {
         let mut write = Connection::open(path).map_err(db_err)?;
         write
             .execute_batch(
@@ -61,7 +84,7 @@ impl SqliteStore {
             )
             .map_err(db_err)?;
         if let Some(from) = check_format(&write, path)? {
-            upgrade::upgrade(&mut write, path, from)?;
+            upgrade::upgrade(&mut write, path, from, report)?;
         }
         write.execute_batch(schema::LOG).map_err(db_err)?;
         write.execute_batch(schema::PROJECTIONS).map_err(db_err)?;

@@ -6,7 +6,7 @@
 //! in format 5), so one rebuild from the log gives exactly the current
 //! projections, however old they were.
 
-use crate::{codec, db_err, schema};
+use crate::{Opening, codec, db_err, schema};
 use kinship_store::StoreError;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
@@ -20,14 +20,16 @@ pub const UPGRADABLE_FROM: i64 = 2;
 /// format 4; the projections' rebuild is another and records the current
 /// format. A crash in between leaves a format-4 store, whose projections are
 /// rebuilt on the next open.
-pub fn upgrade(conn: &mut Connection, path: &Path, from: i64) -> Result<(), StoreError> {
+pub fn upgrade(conn: &mut Connection, path: &Path, from: i64, report: &mut dyn FnMut(Opening)) -> Result<(), StoreError> {
+    let events = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get::<_, i64>(0)).map_err(db_err)?;
+    report(Opening::Upgrading { from, to: schema::FORMAT, events: events as u64 });
     if from < 4 {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         to_format_4(&tx)?;
         tx.execute_batch("PRAGMA user_version = 4;").map_err(db_err)?;
         tx.commit().map_err(db_err)?;
     }
-    crate::rebuild::rebuild(conn, path, &mut |_| {})?;
+    crate::rebuild::rebuild(conn, path, &mut |n| report(Opening::Rebuilt(n)))?;
     conn.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT)).map_err(db_err)
 }
 
