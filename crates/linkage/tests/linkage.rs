@@ -552,3 +552,35 @@ fn a_child_whose_surnames_are_a_siblings_in_the_other_order_gets_the_siblings_mo
     let (alone, _) = link_families(&[mother, marlene], &opts, &quiet);
     assert_eq!(alone[0].relation, Relation::OtherRelative, "{alone:?}");
 }
+
+#[test]
+fn a_woman_a_grandmothers_age_apart_is_a_relative_when_the_recorded_families_say_so() {
+    // A woman carrying the girl's second surname, 43 years older, no family
+    // recorded: the fixed age bands read a late mother.
+    let woman = member("W", "E0", "ROSA", "OZUNA TZUL", date(1970, 1, 1), Sex::F, "HND", 740_000);
+    let girl = member("G", "E0", "DORA", "QUINTERO OZUNA", date(2013, 6, 1), Sex::F, "HND", 740_001);
+    let opts = FamilyOptions { min_score: 0.0, ..Default::default() };
+    let (alone, _) = link_families(&[woman.clone(), girl.clone()], &opts, &quiet);
+    assert_eq!(alone[0].relation, Relation::ParentChild, "{alone:?}");
+    // The same file with 300 recorded families where the grandmothers are
+    // 40–46 years older than the grandchildren and the mothers 20–30: the
+    // file's own families say a woman 43 years older is a relative.
+    let mut records = vec![woman, girl];
+    for k in 0..300u32 {
+        let grandmother = k % 2 == 0;
+        let gap = if grandmother { 40 + (k % 7) as i16 } else { 20 + (k % 11) as i16 };
+        let fam = format!("FMG{k}");
+        let mut a =
+            member(&format!("A{k}"), &format!("E{}", k + 1), "ANA", "CRUZ LOPEZ", date(2014 - gap, 3, 1), Sex::F, "HND", 750_000 + k * 10);
+        let mut m =
+            member(&format!("M{k}"), &format!("E{}", k + 1), "LUIS", "PEREZ CRUZ", date(2014, 3, 1), Sex::M, "HND", 750_001 + k * 10);
+        a.family_id = Some(fam.clone());
+        m.family_id = Some(fam);
+        a.family_role = Some(if grandmother { Role::Grandparent } else { Role::Mother });
+        m.family_role = Some(if grandmother { Role::Grandchild } else { Role::Son });
+        records.extend([a, m]);
+    }
+    let (cands, _) = link_families(&records, &opts, &quiet);
+    let c = cands.iter().find(|c| c.adult == 0 && c.minor == 1).expect("scored");
+    assert_eq!(c.relation, Relation::OtherRelative, "{c:?}");
+}
