@@ -135,6 +135,16 @@ pub fn append(conn: &mut Conn, batch: &[Append]) -> Result<Vec<Appended>, StoreE
             continue;
         }
         for (stream, expected) in &a.expected {
+            // A stream first named in this batch is checked against the log
+            // now, before its events reach the projections: a stale "new
+            // stream" would otherwise fail there on a duplicate key and be
+            // reported as a database error instead of the conflict it is.
+            if !streams.seen.contains_key(stream) {
+                let actual = stored.get(&stream.to_string()).copied().unwrap_or(0);
+                if actual != *expected {
+                    return Err(StoreError::Conflict { stream: stream.clone(), expected: *expected, actual });
+                }
+            }
             streams.expect(stream, *expected)?;
         }
         for (id, event) in &a.events {
