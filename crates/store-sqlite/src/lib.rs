@@ -8,6 +8,7 @@ mod audit;
 mod checkpoint;
 mod codec;
 mod fold;
+mod phases;
 mod project;
 mod queries;
 mod rebuild;

@@ -20,6 +20,7 @@
 //! the rebuild.
 
 use crate::fold::{Custody, Fold};
+use crate::phases::Phases;
 use crate::rebuild_write::{NAMES, write_custody, write_persons, write_rest};
 use crate::scratch::{self, Scratch};
 use crate::{codec, db_err, open_reader, schema, uuid_of};
@@ -96,6 +97,7 @@ fn joined<T>(r: std::thread::Result<Result<T, StoreError>>, what: &str) -> Resul
 }
 
 fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
+    let mut phases = Phases::new();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
     let end = tx.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get::<_, i64>(0)).map_err(db_err)? as u64;
     let chunks = end.div_ceil(CHUNK);
@@ -112,7 +114,10 @@ fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn
             receivers.push(receive);
         }
         let mut fold = Fold::default();
-        let folded = fold_all(&receivers, chunks, &mut fold, &custody_send, progress);
+        let mut waited = std::time::Duration::ZERO;
+        let folded = fold_all(&receivers, chunks, &mut fold, &custody_send, progress, &mut waited);
+        phases.mark("read, decode, fold");
+        phases.note("fold waiting for readers", waited.as_secs_f64());
         // Hanging up stops the readers (if the fold failed) and ends the custody part.
         drop((receivers, custody_send));
         let folded = folded.map(|n| (n, std::mem::take(&mut fold.persons)));
@@ -133,6 +138,7 @@ fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn
         joined(persons.join(), "persons")?;
         joined(rest.join(), "the other projections")?;
         replaced?;
+        phases.mark("write parts, replace tables");
         Ok::<_, StoreError>(count)
     })?;
     scratch.attach(&tx)?;
@@ -141,16 +147,21 @@ fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn
             scratch::copy(&tx, part, table)?;
         }
     }
+    phases.mark("copy");
     // One statement fills the full-text index: it is flushed once, not per row.
     tx.execute_batch(&format!(
         "INSERT INTO person_names (rowid, tokens) SELECT num, tokens FROM {}.{NAMES} ORDER BY num;",
         scratch::schema_name(PERSONS_PART)
     ))
     .map_err(db_err)?;
+    phases.mark("name index");
     let all = "1";
     tx.execute_batch(&schema::FILL_SEPARATED_CHILDREN.replace("{families}", all)).map_err(db_err)?;
     tx.execute_batch(&schema::FILL_SEPARATED_PARENTS.replace("{families}", all)).map_err(db_err)?;
+    phases.mark("separated tables");
     tx.commit().map_err(db_err)?;
+    phases.mark("commit");
+    phases.total();
     progress(end);
     Ok(count)
 }
@@ -173,12 +184,15 @@ fn fold_all(
     fold: &mut Fold,
     custody: &mpsc::SyncSender<Vec<Custody>>,
     progress: &mut dyn FnMut(u64),
+    waited: &mut std::time::Duration,
 ) -> Result<u64, StoreError> {
     let mut count = 0u64;
     let mut next_progress = PROGRESS_EVERY;
     let hung_up = || StoreError::Backend("rebuild: the thread writing custody stopped".into());
     for (c, receive) in (0..chunks).zip(receivers.iter().cycle()) {
+        let t = std::time::Instant::now();
         let batch = receive.recv().map_err(|_| StoreError::Backend(format!("the thread reading events after {} stopped", c * CHUNK)))?;
+        *waited += t.elapsed();
         let mut last = 0;
         for (position, id, event) in batch? {
             fold.apply(position, &id, &event)
