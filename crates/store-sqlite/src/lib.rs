@@ -7,6 +7,7 @@ mod append;
 mod audit;
 mod checkpoint;
 mod codec;
+mod event_body;
 mod fold;
 mod phases;
 mod project;
