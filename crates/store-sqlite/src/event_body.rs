@@ -16,13 +16,13 @@
 //! `skip_serializing_if`) are not checked by the compiler; the test
 //! `the_mirror_reads_what_event_writes` compares both on every variant.
 
+use jiff::civil::Date;
 use kinship_domain::event::{Custodian, EncounterRef, FamilyLink, RecordDetails, Subject};
 use kinship_domain::family::{Establishment, FamilyKind, ReviewDecision, Role};
 use kinship_domain::link::{LinkKind, Relation};
 use kinship_domain::person::{Citizenship, Identity, SourceRef};
 use kinship_domain::time::Instant;
 use kinship_domain::{Event, FamilyId, FindingId, LinkId, PersonId, SeparationId};
-use jiff::civil::Date;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -389,7 +389,13 @@ mod tests {
                 custody: None,
                 family: None,
             },
-            Event::RecordAttached { person: p, identity: identity.clone(), record: record.clone(), encounter: encounter.clone(), details: details.clone() },
+            Event::RecordAttached {
+                person: p,
+                identity: identity.clone(),
+                record: record.clone(),
+                encounter: encounter.clone(),
+                details: details.clone(),
+            },
             Event::RecordCorrected {
                 person: p,
                 record: record.clone(),
@@ -402,7 +408,14 @@ mod tests {
                 person_identity: identity.clone(),
             },
             Event::BookedIn { person: p, agency: "BP".into(), facility: None, at: t.clone() },
-            Event::TransferOffered { person: p, from_agency: "BP".into(), to_agency: "ORR".into(), to_facility: Some("X".into()), at: t.clone(), by: by() },
+            Event::TransferOffered {
+                person: p,
+                from_agency: "BP".into(),
+                to_agency: "ORR".into(),
+                to_facility: Some("X".into()),
+                at: t.clone(),
+                by: by(),
+            },
             Event::TransferAccepted { person: p, agency: "ORR".into(), facility: None, at: t.clone(), by: by() },
             Event::TransferRejected { person: p, agency: "ORR".into(), reason: "full".into(), at: t.clone(), by: by() },
             Event::Released { person: p, at: t.clone(), us_address: Some("1 Main St".into()), conditions: None, by: by() },
@@ -414,7 +427,15 @@ mod tests {
             Event::FamilyFormed { family: f, kind: FamilyKind::Unit, formed_at: t.clone(), source_family: Some(record.clone()), by: by() },
             Event::MemberAdded { family: f, person: p, role: Role::Father, established: Establishment::Claimed, by: by(), lead: true },
             Event::MemberAdded { family: f, person: q, role: Role::Son, established: Establishment::Documented, by: by(), lead: false },
-            Event::MembershipCorrected { family: f, person: p, corrects: u, role: Role::Mother, previous: Role::Father, reason: "r".into(), by: by() },
+            Event::MembershipCorrected {
+                family: f,
+                person: p,
+                corrects: u,
+                role: Role::Mother,
+                previous: Role::Father,
+                reason: "r".into(),
+                by: by(),
+            },
             Event::MembershipWithdrawn { family: f, person: p, corrects: u, role: Role::Mother, reason: "r".into(), by: by() },
             Event::LeadDesignated { family: f, person: q, by: by() },
             Event::SeparationRecorded {
@@ -428,7 +449,15 @@ mod tests {
                 recorded_by: by(),
                 at: t.clone(),
             },
-            Event::SeparationReviewed { family: f, separation: sep, level: 2, decision: ReviewDecision::Return, note: Some("why".into()), by: by(), at: t.clone() },
+            Event::SeparationReviewed {
+                family: f,
+                separation: sep,
+                level: 2,
+                decision: ReviewDecision::Return,
+                note: Some("why".into()),
+                by: by(),
+                at: t.clone(),
+            },
             Event::SeparationCorrected {
                 family: f,
                 separation: sep,
@@ -495,7 +524,14 @@ mod tests {
     #[test]
     fn fields_written_before_they_existed_take_their_defaults() {
         let p = PersonId::new_v7();
-        let e = Event::MemberAdded { family: FamilyId::new_v7(), person: p, role: Role::Son, established: Establishment::Claimed, by: "a".into(), lead: false };
+        let e = Event::MemberAdded {
+            family: FamilyId::new_v7(),
+            person: p,
+            role: Role::Son,
+            established: Establishment::Claimed,
+            by: "a".into(),
+            lead: false,
+        };
         let (tag, body) = untagged(&e);
         assert!(!String::from_utf8_lossy(&body).contains("lead"));
         assert_eq!(decode(&tag, &body).unwrap(), e);

@@ -17,8 +17,8 @@ use kinship_domain::family::ReviewDecision;
 use kinship_domain::person::{Identity, SourceRef};
 use kinship_domain::{Event, FamilyId, FindingId, LinkId, PersonId, SeparationId};
 use std::collections::HashMap as StdHashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
 use uuid::Uuid;
 
 /// A `persons` row; `num` is its place in [`Fold::persons`] plus one (the

@@ -43,11 +43,7 @@ impl Phases {
         }
         let now = Instant::now();
         let cpu = cpu_seconds();
-        eprintln!(
-            "rebuild phase {name:<28} wall {:>6.3} s  cpu {:>6.2} s",
-            (now - self.last).as_secs_f64(),
-            cpu - self.last_cpu
-        );
+        eprintln!("rebuild phase {name:<28} wall {:>6.3} s  cpu {:>6.2} s", (now - self.last).as_secs_f64(), cpu - self.last_cpu);
         self.last = now;
         self.last_cpu = cpu;
     }
