@@ -8,7 +8,7 @@ use kinship_domain::time::Instant;
 use kinship_domain::{Actor, CommandMeta, Event, FamilyId, FindingId, PersonId, Profile, StreamId, decide, evolve};
 use kinship_store::{Append, Appended, Store};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// What a command did.
@@ -46,6 +46,20 @@ impl Cache {
     pub fn clear(&mut self) {
         self.world = World::default();
         self.versions.clear();
+    }
+
+    /// Forgets every stream but `keep`. Each event folds into the state of
+    /// its own stream only (a person event changes that person, a family
+    /// event that family), so what is kept is exactly what loading those
+    /// streams again would give, and what is dropped is loaded afresh from
+    /// the store when next needed.
+    pub fn retain(&mut self, keep: &HashSet<StreamId>) {
+        self.versions.retain(|s, _| keep.contains(s));
+        let w = &mut self.world;
+        w.persons.retain(|id, _| keep.contains(&StreamId::Person(*id)));
+        w.families.retain(|id, _| keep.contains(&StreamId::Family(*id)));
+        w.findings.retain(|id, _| keep.contains(&StreamId::Finding(*id)));
+        w.links.retain(|id, _| keep.contains(&StreamId::Link(*id)));
     }
 }
 

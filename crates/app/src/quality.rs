@@ -180,7 +180,13 @@ fn check_family(fid: FamilyId, f: &FamilySummary, out: &mut Vec<Draft>) {
 
 /// A minor encountered with adults, with no family recorded: the relationship
 /// nobody recorded, put to a human.
-pub fn check_encounters<S: Store>(engine: &Engine<S>, encounters: &BTreeMap<String, Vec<Seen>>) -> Result<Vec<Draft>, AppError> {
+/// `has_family` answers whether a person is in a family now (the store's
+/// state, or the importer's cache of it: the finding raised next loads the
+/// same person, so asking the cache reads each person once).
+pub fn check_encounters(
+    encounters: &BTreeMap<String, Vec<Seen>>,
+    mut has_family: impl FnMut(PersonId) -> Result<bool, AppError>,
+) -> Result<Vec<Draft>, AppError> {
     let mut out = vec![];
     for people in encounters.values() {
         let adults: Vec<&Seen> = people.iter().filter(|s| s.birth.is_some_and(|b| age(b, s.on) >= 18)).collect();
@@ -189,7 +195,7 @@ pub fn check_encounters<S: Store>(engine: &Engine<S>, encounters: &BTreeMap<Stri
         }
         for minor in people.iter().filter(|s| !s.family_claimed && s.birth.is_some_and(|b| age(b, s.on) < 18)) {
             // A family recorded since (another source, a later command) settles it.
-            if engine.store.person(minor.person)?.is_some_and(|v| v.family.is_some()) {
+            if has_family(minor.person)? {
                 continue;
             }
             let mut subjects = vec![Subject::Person(minor.person)];

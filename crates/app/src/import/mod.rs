@@ -58,8 +58,8 @@ pub struct ImportOptions<'a> {
 const CHUNK: usize = 5_000;
 
 /// Chunks whose decided state the importer keeps (and reuses) before it
-/// waits for the store and starts afresh: bounds memory to ~20,000 rows'
-/// state, and every fourth chunk's append is not overlapped.
+/// trims its cache to the streams of the chunk still in flight: bounds
+/// memory to ~25,000 rows' state.
 const CACHED_CHUNKS: u32 = 4;
 
 /// Facts written by a chunk but not yet committed to the store.
@@ -153,7 +153,7 @@ impl<'e, S: Store> Importer<'e, S> {
     /// Appends what the chunk decided. With an append thread, the chunk is
     /// handed over once the one before has committed, and the importer keeps
     /// its decided state (the next chunk decides on top of it); every
-    /// [`CACHED_CHUNKS`] chunks it waits for the store and starts afresh.
+    /// [`CACHED_CHUNKS`] chunks it forgets all but the chunk in flight.
     pub fn flush(&mut self) -> Result<(), AppError> {
         let Some(appender) = self.appender.as_mut() else {
             if !self.pending.is_empty() {
@@ -168,20 +168,31 @@ impl<'e, S: Store> Importer<'e, S> {
         // the import's bound, so it gets only what needs the log head.
         let encoded =
             if self.pending.is_empty() { None } else { self.engine.store.encode(&self.pending).map_err(pipeline::append_error)? };
-        appender.wait()?;
         self.chunks += 1;
+        // The streams this chunk writes: until it commits, the importer's
+        // cache holds their only current state (only needed when trimming).
+        let written: HashSet<StreamId> = if self.chunks >= CACHED_CHUNKS {
+            self.pending.iter().flat_map(|a| a.events.iter().map(|(_, e)| e.stream())).collect()
+        } else {
+            HashSet::new()
+        };
+        appender.wait()?;
+        // Every chunk before this one is now in the store.
         if !self.pending.is_empty() {
             appender.send(std::mem::take(&mut self.pending), encoded)?;
         }
         if self.chunks >= CACHED_CHUNKS {
-            appender.wait()?;
-            self.forget();
-        } else {
-            // The chunk handed over is all that may still be missing from the store.
-            std::mem::swap(&mut self.now, &mut self.in_flight);
-            self.now.clear();
-            self.known = Known::default();
+            // Trimmed without waiting for the chunk just handed over (that
+            // wait left both threads idle in turn, one chunk in four): the
+            // state of every other stream is in the store and is read again
+            // when needed.
+            self.cache.retain(&written);
+            self.chunks = 0;
         }
+        // The chunk handed over is all that may still be missing from the store.
+        std::mem::swap(&mut self.now, &mut self.in_flight);
+        self.now.clear();
+        self.known = Known::default();
         Ok(())
     }
 
@@ -640,7 +651,9 @@ impl<'e, S: Store> Importer<'e, S> {
                 self.flush()?;
             }
         }
-        for f in quality::check_encounters(self.engine, &touched.encounters)? {
+        let (engine, cache) = (self.engine, &mut self.cache);
+        let has_family = |p: PersonId| Ok(engine.prepare_view(cache, p)?.persons.get(&p).is_some_and(|s| s.family.is_some()));
+        for f in quality::check_encounters(&touched.encounters, has_family)? {
             self.finding("HQ", &f.kind, f.subjects, f.message, None)?;
             if self.pending.len() >= CHUNK {
                 self.flush()?;

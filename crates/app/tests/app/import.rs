@@ -455,10 +455,12 @@ fn letters(mut n: usize) -> String {
     }
 }
 
-/// 11,000 rows: the import appends a chunk (5,000 rows) on its second thread
+/// 21,000 rows: the import appends a chunk (5,000 rows) on its second thread
 /// while it decides the next, so families that straddle a chunk edge, and a
 /// person's second record (same A-number) just after the edge, must be
-/// decided from what the chunk in flight wrote, not from the store.
+/// decided from what the chunk in flight wrote, not from the store. At row
+/// 20,000 the importer also trims its cache to the chunk in flight without
+/// waiting for it to commit: what straddles that edge must come from what it kept.
 #[test]
 fn families_and_a_numbers_across_chunks_in_flight() {
     let env = env();
@@ -469,14 +471,14 @@ fn families_and_a_numbers_across_chunks_in_flight() {
         (f, role, birth, class, format!("{}", 100_000_000 + i), letters(i * 7 + 3), letters(f * 11 + 5))
     };
     let mut rows = vec![];
-    for i in 0..11_000 {
+    for i in 0..21_000 {
         let (f, role, birth, class, a, given, family) = person(i);
         rows.push(format!(
             "BP,R{i},EV{f},2018-05-07T14:32:00-06:00,RGV,MCS,{a},{given},{family},{birth},false,M,GTM,FAM{f},UNIT,{role},{class},,"
         ));
         // Just past each chunk edge: a second record of a person from the
         // chunk before (same A-number, name and birth), no family named.
-        if i == 5_002 || i == 10_001 {
+        if [5_002, 10_001, 15_001, 20_001].contains(&i) {
             let (_, _, birth, _, a, given, family) = person(i - 12);
             rows.push(format!(
                 "BP,D{i},EVD{i},2018-05-08T09:00:00-06:00,RGV,MCS,{a},{given},{family},{birth},false,M,GTM,,,,SINGLE_ADULT,,"
@@ -487,17 +489,19 @@ fn families_and_a_numbers_across_chunks_in_flight() {
     let p = write(&env, "big.csv", &refs);
     let s = import(&env, &[&p]);
     let f = &s.files[0];
-    assert_eq!((f.rows, f.loaded, f.rejected), (11_002, 11_002, 0), "{:?}", f.errors.first());
+    assert_eq!((f.rows, f.loaded, f.rejected), (21_004, 21_004, 0), "{:?}", f.errors.first());
     let store = &env.engine.store;
     let record =
         |id: String| store.person_by_record(&kinship_domain::person::SourceRef { source: "BP".into(), record_id: id }).unwrap().unwrap();
-    for i in [5_002usize, 10_001] {
+    for i in [5_002usize, 10_001, 15_001, 20_001] {
         let a = ANumber::parse(&person(i - 12).4).unwrap();
         assert_eq!(store.persons_by_a_number(&a).unwrap().len(), 1, "the second record is attached, not a new person");
         assert_eq!(record(format!("D{i}")), record(format!("R{}", i - 12)));
     }
-    // Families 1666 (rows 4998..=5000) and 3333 (rows 9999..=10001) straddle an edge.
-    for first in [4_998usize, 9_999] {
+    // Families 1666 (R4998..=R5000, file rows 4998..=5000) and 6665
+    // (R19995..=R19997, after three second records: file rows
+    // 19998..=20000) straddle an edge; 3333 (R9999..=R10001) is just past one.
+    for first in [4_998usize, 9_999, 19_995] {
         let fam: Vec<_> =
             (first..first + 3).map(|i| store.person(record(format!("R{i}"))).unwrap().unwrap().family.unwrap().family).collect();
         assert!(fam.iter().all(|f| *f == fam[0]), "one family across the edge: {fam:?}");
@@ -511,6 +515,6 @@ fn families_and_a_numbers_across_chunks_in_flight() {
     store.rebuild(&mut |_| {}).unwrap();
     assert_eq!(live, store.projection_dump().unwrap(), "rebuild = live");
     let again = import(&env, &[&p]);
-    assert_eq!((again.files[0].loaded, again.files[0].unchanged, again.files[0].corrected), (0, 11_002, 0));
+    assert_eq!((again.files[0].loaded, again.files[0].unchanged, again.files[0].corrected), (0, 21_004, 0));
     assert_eq!(again.findings_raised, 0);
 }
