@@ -162,12 +162,12 @@ impl GapOdds {
         let (p_sum, r_sum) = (SummedArea::new(parent), SummedArea::new(relative));
         let mut out = Vec::with_capacity(parent.len());
         for age in 0..=AGE_BINS {
-            for g in 0..=GAP_BINS {
+            for (g, &fallback) in by_gap.iter().enumerate().take(GAP_BINS + 1) {
                 let (p, r) = (p_sum.near(age, g), r_sum.near(age, g));
                 let data = ((r + 1.0) / nr).ln() - ((p + 1.0) / np).ln();
                 let n = trust * (p + r);
                 // No example near: exactly the gap-alone odds.
-                out.push(if n == 0.0 { by_gap[g] } else { (n * data + AGE_SHRINK * by_gap[g]) / (n + AGE_SHRINK) });
+                out.push(if n == 0.0 { fallback } else { (n * data + AGE_SHRINK * fallback) / (n + AGE_SHRINK) });
             }
         }
         out
