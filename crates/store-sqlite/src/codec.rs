@@ -199,9 +199,15 @@ impl Decoder {
         Ok(Self { zstd, body: Vec::new(), tagged: Vec::new() })
     }
 
-    /// Decompresses a format-4 body and answers the event's JSON with its
-    /// `"type"` tag put back (as format 3 stored it) and the metadata JSON.
-    fn open(&mut self, event_type: &str, blob: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    /// Decompresses a format-4 body: the event's JSON without its `"type"`
+    /// member, and the metadata JSON.
+    fn open_untagged(&mut self, blob: &[u8]) -> Result<(&[u8], &[u8]), String> {
+        let split = self.decompress(blob)?;
+        Ok((&self.body[..split], &self.body[split + 1..]))
+    }
+
+    /// Decompresses a body into `self.body`; answers where its metadata begins (less one).
+    fn decompress(&mut self, blob: &[u8]) -> Result<usize, String> {
         let (&encoding, frame) = blob.split_first().ok_or("empty body")?;
         if encoding != ZSTD_DICT_1 {
             return Err(format!("unknown body encoding {encoding}"));
@@ -213,21 +219,28 @@ impl Decoder {
         self.body.clear();
         self.body.reserve(size);
         self.zstd.decompress_to_buffer(frame, &mut self.body).map_err(|e| format!("the body does not decompress: {e}"))?;
-        let split = self.body.iter().position(|&b| b == b'\n').ok_or("the body has no metadata")?;
+        self.body.iter().position(|&b| b == b'\n').ok_or_else(|| "the body has no metadata".into())
+    }
+
+    /// Decompresses a format-4 body and answers the event's JSON with its
+    /// `"type"` tag put back (as format 3 stored it) and the metadata JSON.
+    fn open(&mut self, event_type: &str, blob: &[u8]) -> Result<(&[u8], &[u8]), String> {
+        let split = self.decompress(blob)?;
         let (payload, meta) = (&self.body[..split], &self.body[split + 1..]);
         if event_type.is_empty() || !event_type.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(format!("bad event type {event_type:?}"));
         }
         let rest = payload.strip_prefix(b"{").ok_or("the payload is not a JSON object")?;
-        self.tagged.clear();
-        self.tagged.extend_from_slice(b"{\"type\":\"");
-        self.tagged.extend_from_slice(event_type.as_bytes());
-        self.tagged.push(b'"');
+        let tagged = &mut self.tagged;
+        tagged.clear();
+        tagged.extend_from_slice(b"{\"type\":\"");
+        tagged.extend_from_slice(event_type.as_bytes());
+        tagged.push(b'"');
         if rest != b"}" {
-            self.tagged.push(b',');
+            tagged.push(b',');
         }
-        self.tagged.extend_from_slice(rest);
-        Ok((&self.tagged, meta))
+        tagged.extend_from_slice(rest);
+        Ok((tagged, meta))
     }
 }
 
@@ -274,9 +287,11 @@ fn corrupt(position: u64) -> impl Fn(String) -> StoreError {
 pub fn decode_event(position: u64, event_type: &str, payload: ValueRef<'_>) -> Result<Event, StoreError> {
     match payload {
         ValueRef::Text(json) => serde_json::from_slice(json).map_err(|e| format!("payload does not parse: {e}")),
+        // The type column names the variant: the body is read straight into
+        // it, without serde's buffering of an internally tagged enum.
         ValueRef::Blob(blob) => with_decoder(|d| {
-            let (tagged, _) = d.open(event_type, blob)?;
-            serde_json::from_slice(tagged).map_err(|e| format!("payload does not parse: {e}"))
+            let (payload, _) = d.open_untagged(blob)?;
+            crate::event_body::decode(event_type, payload).map_err(|e| format!("payload does not parse as a {event_type:?} event: {e}"))
         }),
         _ => Err("payload is neither text nor a blob".into()),
     }

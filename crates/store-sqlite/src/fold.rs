@@ -16,8 +16,9 @@ use kinship_domain::event::{EncounterRef, Subject};
 use kinship_domain::family::ReviewDecision;
 use kinship_domain::person::{Identity, SourceRef};
 use kinship_domain::{Event, FamilyId, FindingId, LinkId, PersonId, SeparationId};
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
 use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
 use uuid::Uuid;
 
 /// A `persons` row; `num` is its place in [`Fold::persons`] plus one (the
@@ -138,6 +139,60 @@ pub struct Run {
     pub through: u64,
     pub records: u64,
     pub proposed: u64,
+}
+
+/// The fold's maps hash with [`Fx`] rather than SipHash: their keys come from
+/// the store's own log (chained, written by Kinship), not from someone who
+/// could choose colliding keys, and SipHash was 1 % of a rebuild. Nothing is
+/// written in map order (every table is sorted first), so the hash cannot
+/// change the result.
+pub type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
+
+/// The Fx hash (rustc's): a rotate, xor and multiply per word.
+#[derive(Default)]
+pub struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 #[derive(Default)]

@@ -6,13 +6,15 @@
 //!    folds them into rows in memory ([`crate::fold`]). Custody lines are
 //!    final as soon as they are folded: a thread writes them into a scratch
 //!    database while the fold goes on (and they do not pile up in memory).
-//! 2. Two threads write the other folded tables into scratch databases of
-//!    their own, each table in key order, then its secondary indexes; this
-//!    thread meanwhile drops the old projections and creates them empty.
-//! 3. This thread attaches the scratch files and copies every table
+//! 2. A thread writes the other folded tables but `persons` into a scratch
+//!    database of its own, each table in key order, then its secondary
+//!    indexes. Meanwhile this thread drops the old projections, creates them
+//!    empty, and writes `persons` and the name index itself, straight into
+//!    the store (no copy), then the persons' indexes.
+//! 3. This thread attaches the scratch files and copies every other table
 //!    (SQLite's transfer path: the stored records and index entries, as
-//!    they are), fills the name index and the separated-children tables in
-//!    one statement each, and commits: the projections change at once.
+//!    they are), fills the separated-children tables in one statement each,
+//!    and commits: the projections change at once.
 //!
 //! Replaying event by event through the live projector's SQL cost a
 //! statement (and a full-text flush) per event: 30 k events/s. Writing every
@@ -20,7 +22,8 @@
 //! the rebuild.
 
 use crate::fold::{Custody, Fold};
-use crate::rebuild_write::{NAMES, write_custody, write_persons, write_rest};
+use crate::phases::Phases;
+use crate::rebuild_write::{write_custody, write_persons, write_rest};
 use crate::scratch::{self, Scratch};
 use crate::{codec, db_err, open_reader, schema, uuid_of};
 use kinship_domain::Event;
@@ -51,15 +54,13 @@ const NORMAL_CACHE_KIB: i64 = 65_536;
 const SORT_THREADS: usize = 2;
 
 /// The scratch parts and the tables each holds. Every projection table is
-/// copied from one of them but the name index (filled from [`NAMES`]) and the
-/// separated-children tables (filled from the final rows);
-/// `every_projection_table_is_written` checks none is forgotten.
+/// copied from one of them but those written straight into the store
+/// ([`DIRECT`]) and the separated-children tables (filled from the final
+/// rows); `every_projection_table_is_written` checks none is forgotten.
 const CUSTODY_PART: usize = 0;
-const PERSONS_PART: usize = 1;
-const REST_PART: usize = 2;
-pub(crate) const PARTS: [&[&str]; 3] = [
+const REST_PART: usize = 1;
+pub(crate) const PARTS: [&[&str]; 2] = [
     &["custody"],
-    &["persons"],
     &[
         "person_records",
         "encounters",
@@ -74,9 +75,12 @@ pub(crate) const PARTS: [&[&str]; 3] = [
         "linkage_runs",
     ],
 ];
+/// Tables this thread writes into the store itself while the scratch parts
+/// are written (copying them would only add to the serial tail).
+pub(crate) const DIRECT: [&str; 2] = ["persons", "person_names"];
 /// Tables filled by a statement of their own after the copies.
 #[cfg(test)]
-pub(crate) const FILLED: [&str; 3] = ["person_names", "separated_children", "separated_parents"];
+pub(crate) const FILLED: [&str; 2] = ["separated_children", "separated_parents"];
 
 type Parsed = Result<Vec<(u64, Uuid, Event)>, StoreError>;
 
@@ -92,10 +96,15 @@ pub fn rebuild(conn: &mut Connection, path: &Path, progress: &mut dyn FnMut(u64)
 }
 
 fn joined<T>(r: std::thread::Result<Result<T, StoreError>>, what: &str) -> Result<T, StoreError> {
-    r.map_err(|_| StoreError::Backend(format!("rebuild: the thread writing {what} stopped unexpectedly")))?
+    r.map_err(|_| thread_stopped(what))?
+}
+
+fn thread_stopped(what: &str) -> StoreError {
+    StoreError::Backend(format!("rebuild: the thread writing {what} stopped unexpectedly"))
 }
 
 fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
+    let mut phases = Phases::new();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
     let end = tx.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get::<_, i64>(0)).map_err(db_err)? as u64;
     let chunks = end.div_ceil(CHUNK);
@@ -112,7 +121,10 @@ fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn
             receivers.push(receive);
         }
         let mut fold = Fold::default();
-        let folded = fold_all(&receivers, chunks, &mut fold, &custody_send, progress);
+        let mut waited = std::time::Duration::ZERO;
+        let folded = fold_all(&receivers, chunks, &mut fold, &custody_send, progress, &mut waited);
+        phases.mark("read, decode, fold");
+        phases.note("fold waiting for readers", waited.as_secs_f64());
         // Hanging up stops the readers (if the fold failed) and ends the custody part.
         drop((receivers, custody_send));
         let folded = folded.map(|n| (n, std::mem::take(&mut fold.persons)));
@@ -124,15 +136,30 @@ fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn
                 return Err(e);
             }
         };
-        let persons = scope.spawn(move || scratch.write_part(PERSONS_PART, |c| write_persons(c, persons)));
-        let rest = scope.spawn(move || scratch.write_part(REST_PART, |c| write_rest(c, fold)));
+        let since_fold = std::time::Instant::now();
+        let rest = scope.spawn(move || {
+            let r = scratch.write_part(REST_PART, |c| write_rest(c, fold));
+            (r, since_fold.elapsed())
+        });
         // Meanwhile: the old projections go, the new ones are created empty,
-        // with their indexes (the copies fill those too).
-        let replaced = replace_tables(&tx);
+        // with the indexes of the copied tables (the copies fill those too);
+        // `persons` and the name index are written here, then its indexes
+        // built (one sort each).
+        let direct = replace_tables(&tx).and_then(|()| {
+            write_persons(&tx, persons).map_err(|e| StoreError::Backend(format!("rebuild: cannot write persons: {e}")))?;
+            tx.execute_batch(&indexes_of(&DIRECT, true)).map_err(db_err)
+        });
+        let direct_took = since_fold.elapsed();
         joined(custody.join(), "custody")?;
-        joined(persons.join(), "persons")?;
-        joined(rest.join(), "the other projections")?;
-        replaced?;
+        let custody_took = since_fold.elapsed();
+        let (rest, rest_took) = rest.join().map_err(|_| thread_stopped("the other projections"))?;
+        rest?;
+        direct?;
+        // Which of the three writers the phase waited for.
+        phases.note("persons, names (this thread)", direct_took.as_secs_f64());
+        phases.note("custody's last batch", custody_took.as_secs_f64());
+        phases.note("the other tables' part", rest_took.as_secs_f64());
+        phases.mark("write parts, replace tables");
         Ok::<_, StoreError>(count)
     })?;
     scratch.attach(&tx)?;
@@ -141,28 +168,40 @@ fn run(conn: &mut Connection, path: &Path, scratch: &Scratch, progress: &mut dyn
             scratch::copy(&tx, part, table)?;
         }
     }
-    // One statement fills the full-text index: it is flushed once, not per row.
-    tx.execute_batch(&format!(
-        "INSERT INTO person_names (rowid, tokens) SELECT num, tokens FROM {}.{NAMES} ORDER BY num;",
-        scratch::schema_name(PERSONS_PART)
-    ))
-    .map_err(db_err)?;
+    phases.mark("copy");
     let all = "1";
     tx.execute_batch(&schema::FILL_SEPARATED_CHILDREN.replace("{families}", all)).map_err(db_err)?;
     tx.execute_batch(&schema::FILL_SEPARATED_PARENTS.replace("{families}", all)).map_err(db_err)?;
+    phases.mark("separated tables");
     tx.commit().map_err(db_err)?;
+    phases.mark("commit");
+    phases.total();
     progress(end);
     Ok(count)
 }
 
-/// Drops the projection tables and creates them again, empty, with their
-/// secondary indexes: a table copied with its indexes must have them all.
+/// Drops the projection tables and creates them again, empty, with the
+/// secondary indexes of the copied tables: a table copied with its indexes
+/// must have them all. The tables written here ([`DIRECT`]) get theirs
+/// after their rows.
 fn replace_tables(tx: &Transaction<'_>) -> Result<(), StoreError> {
     for t in schema::PROJECTION_TABLES {
         tx.execute_batch(&format!("DROP TABLE IF EXISTS {t};")).map_err(db_err)?;
     }
     tx.execute_batch(schema::PROJECTIONS).map_err(db_err)?;
-    tx.execute_batch(schema::PROJECTION_INDEXES).map_err(db_err)
+    tx.execute_batch(&indexes_of(&DIRECT, false)).map_err(db_err)
+}
+
+/// The statements of [`schema::PROJECTION_INDEXES`] on one of `tables`
+/// (`on` true) or on none of them (`on` false).
+fn indexes_of(tables: &[&str], on: bool) -> String {
+    schema::PROJECTION_INDEXES
+        .split_inclusive(';')
+        .filter(|stmt| {
+            let table = stmt.split(" ON ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or_default();
+            !stmt.trim().is_empty() && tables.contains(&table) == on
+        })
+        .collect()
 }
 
 /// Folds every chunk, in log order (chunk c comes from reader c mod
@@ -173,12 +212,15 @@ fn fold_all(
     fold: &mut Fold,
     custody: &mpsc::SyncSender<Vec<Custody>>,
     progress: &mut dyn FnMut(u64),
+    waited: &mut std::time::Duration,
 ) -> Result<u64, StoreError> {
     let mut count = 0u64;
     let mut next_progress = PROGRESS_EVERY;
     let hung_up = || StoreError::Backend("rebuild: the thread writing custody stopped".into());
     for (c, receive) in (0..chunks).zip(receivers.iter().cycle()) {
+        let t = std::time::Instant::now();
         let batch = receive.recv().map_err(|_| StoreError::Backend(format!("the thread reading events after {} stopped", c * CHUNK)))?;
+        *waited += t.elapsed();
         let mut last = 0;
         for (position, id, event) in batch? {
             fold.apply(position, &id, &event)
@@ -240,11 +282,22 @@ mod tests {
     /// every rebuild: each must be named once in [`PARTS`] or [`FILLED`].
     #[test]
     fn every_projection_table_is_written() {
-        let mut written: Vec<&str> = PARTS.iter().flat_map(|t| t.iter().copied()).chain(FILLED).collect();
+        let mut written: Vec<&str> = PARTS.iter().flat_map(|t| t.iter().copied()).chain(DIRECT).chain(FILLED).collect();
         written.sort_unstable();
         let mut tables = schema::PROJECTION_TABLES.to_vec();
         tables.sort_unstable();
         assert_eq!(written, tables);
+    }
+
+    /// The indexes built after the direct tables' rows and those created
+    /// with the empty tables are every index of the schema, each once.
+    #[test]
+    fn every_index_is_created_once() {
+        let (direct, copied) = (indexes_of(&DIRECT, true), indexes_of(&DIRECT, false));
+        assert!(direct.contains("persons_a_number") && direct.contains("persons_birth"), "{direct}");
+        assert!(!copied.contains(" ON persons ") && copied.contains("person_records_person"), "{copied}");
+        let count = |s: &str| s.matches("CREATE INDEX").count();
+        assert_eq!(count(&direct) + count(&copied), count(schema::PROJECTION_INDEXES));
     }
 
     /// Each copy is compiled to SQLite's transfer path (stored records and

@@ -8,10 +8,6 @@ use crate::fold::{Custody, Fold, Person};
 use crate::project::{INSERT_PERSON, name_tokens};
 use rusqlite::{Connection, params};
 
-/// The scratch table of name tokens (rowid = `persons.num`) the name index
-/// is filled from in one statement (flushed once, not per row).
-pub const NAMES: &str = "rebuild_names";
-
 /// Writes custody lines in key order (person, position).
 pub fn write_custody(tx: &Connection, mut rows: Vec<Custody>) -> rusqlite::Result<()> {
     rows.sort_unstable_by_key(|c| (c.person, c.position));
@@ -25,11 +21,12 @@ pub fn write_custody(tx: &Connection, mut rows: Vec<Custody>) -> rusqlite::Resul
 }
 
 /// Writes `persons` (numbered in the order they were recorded, as the live
-/// store numbers them) and their name tokens into [`NAMES`].
+/// store numbers them) and their name tokens into the name index
+/// (`person_names`; in one transaction the full-text index buffers its
+/// entries and flushes them in large segments, not per row).
 pub fn write_persons(tx: &Connection, persons: Vec<Person>) -> rusqlite::Result<()> {
-    tx.execute_batch(&format!("CREATE TABLE {NAMES} (num INTEGER PRIMARY KEY, tokens TEXT NOT NULL);"))?;
     let mut insert = tx.prepare(INSERT_PERSON)?;
-    let mut names = tx.prepare(&format!("INSERT INTO {NAMES} (num, tokens) VALUES (?1, ?2)"))?;
+    let mut names = tx.prepare("INSERT INTO person_names (rowid, tokens) VALUES (?1, ?2)")?;
     for (i, p) in persons.into_iter().enumerate() {
         let num = i as i64 + 1;
         p.insert(&mut insert, Some(num))?;

@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 /// part writes on the issue-3 store (custody, ~32 MB) with its index pages.
 const SCRATCH_CACHE_KIB: i64 = 131_072;
 
+/// Scratch files a killed rebuild of an earlier version may have left.
+const LEFT_BY_EARLIER: usize = 3;
+
 /// The scratch files of one rebuild, removed when dropped.
 pub struct Scratch {
     paths: Vec<PathBuf>,
@@ -35,11 +38,13 @@ impl Scratch {
     /// (`kinship.db.rebuild-0` …), any left by an earlier rebuild removed.
     pub fn new(db: &Path, parts: usize) -> Result<Self, StoreError> {
         let name = db.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "kinship.db".into());
-        let scratch = Self { paths: (0..parts).map(|k| db.with_file_name(format!("{name}.rebuild-{k}"))).collect() };
-        for p in &scratch.paths {
-            remove(p).map_err(|e| StoreError::Backend(format!("cannot remove the old rebuild file {}: {e}", p.display())))?;
+        let path = |k: usize| db.with_file_name(format!("{name}.rebuild-{k}"));
+        // Also the parts an earlier version wrote more of (session 6: three).
+        for k in 0..parts.max(LEFT_BY_EARLIER) {
+            let p = path(k);
+            remove(&p).map_err(|e| StoreError::Backend(format!("cannot remove the old rebuild file {}: {e}", p.display())))?;
         }
-        Ok(scratch)
+        Ok(Self { paths: (0..parts).map(path).collect() })
     }
 
     pub fn path(&self, part: usize) -> &Path {

@@ -315,6 +315,8 @@ fn rebuild_replaces_scratch_files_left_by_a_killed_rebuild() {
     let (dir, store, _raw) = populated();
     let before = store.projection_dump().unwrap();
     std::fs::write(dir.path().join("kinship.db.rebuild-1"), b"not a database").unwrap();
+    // A part only an earlier version wrote (it wrote three).
+    std::fs::write(dir.path().join("kinship.db.rebuild-2"), b"stale").unwrap();
     std::fs::write(dir.path().join("kinship.db.rebuild-0-journal"), b"stale").unwrap();
     store.rebuild(&mut |_| {}).unwrap();
     assert_eq!(store.projection_dump().unwrap(), before);
