@@ -27,6 +27,9 @@ use kinship_domain::family::Role;
 use kinship_domain::person::Sex;
 use std::collections::HashMap;
 
+mod relative_odds;
+use relative_odds::{GapOdds, age_bands, years_at};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Relation {
     ParentChild,
@@ -288,122 +291,6 @@ impl Model {
             parentless: parentless(records, people),
             gap_odds: GapOdds::from_recorded(records, people),
         }
-    }
-}
-
-/// The age-gap evidence for "another relative" against "parent", in
-/// log-odds, per whole year of gap.
-///
-/// The recorded families are labelled examples: a FATHER or MOTHER with a
-/// SON, DAUGHTER or CHILD of the same family is a parent pair; an AUNT,
-/// UNCLE, GRANDPARENT, SIBLING or OTHER_RELATIVE adult with a GRANDCHILD,
-/// SIBLING or OTHER_RELATIVE minor is a relative pair. The log of the two
-/// gap distributions' ratio (counts pooled over five years around the gap)
-/// is shrunk toward the fixed bands of [`fixed_relative_gap`] by the number
-/// of examples near that gap, so a file with few recorded families falls
-/// back to the fixed bands and a file with many follows its own data (where
-/// a grandmother's gap begins, how young a mother can be).
-#[derive(Clone, Debug)]
-struct GapOdds {
-    /// Per adult's sex (women, men, not known): mothers and fathers, aunts
-    /// and uncles are of different ages.
-    odds: [Vec<f64>; 3],
-}
-
-fn sex_index(sex: Option<Sex>) -> usize {
-    match sex {
-        Some(Sex::F) => 0,
-        Some(Sex::M) => 1,
-        _ => 2,
-    }
-}
-
-/// Gaps counted, in whole years (older gaps share the last bin).
-const GAP_BINS: usize = 80;
-/// Years pooled on each side of a gap.
-const GAP_WINDOW: usize = 2;
-/// Examples near a gap at which the data and the fixed bands weigh the same.
-const GAP_SHRINK: f64 = 50.0;
-
-/// The fixed bands' relative-over-parent log-odds (the bands' relative
-/// weight less their parent weight, as in `score_pair`).
-fn fixed_relative_gap(g: f64) -> f64 {
-    let (p, r) = age_bands(g);
-    r - p
-}
-
-/// The fixed age-gap bands: (parent, relative) log-odds.
-fn age_bands(gap: f64) -> (f64, f64) {
-    match gap {
-        g if g < 12.0 => (-6.0, 0.5),
-        g if g < 15.0 => (-2.5, 0.5),
-        g if g < 17.0 => (-0.8, 0.3),
-        g if g <= 45.0 => (0.7, 0.0),
-        g if g <= 52.0 => (-1.0, 0.5),
-        _ => (-4.0, 1.0), // grandparent range
-    }
-}
-
-impl GapOdds {
-    fn from_recorded(records: &[Record], people: &[Person]) -> Self {
-        let mut families: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            if let Some(f) = r.family_id.as_deref() {
-                families.entry((r.source.as_str(), f)).or_default().push(i);
-            }
-        }
-        // Counts per sex (index as `sex_index`; the last pools everyone).
-        let mut parent = vec![vec![0u32; GAP_BINS + 1]; 3];
-        let mut relative = parent.clone();
-        for members in families.values() {
-            for &m in members {
-                let (Some(true), Some(bm), Some(rm)) = (people[m].minor, people[m].born_day, records[m].family_role) else { continue };
-                for &a in members {
-                    let (Some(false), Some(ba), Some(ra)) = (people[a].minor, people[a].born_day, records[a].family_role) else { continue };
-                    if bm < ba {
-                        continue;
-                    }
-                    let bin = (((bm - ba) / 372) as usize).min(GAP_BINS);
-                    let counts = match (ra, rm) {
-                        (Role::Father | Role::Mother, Role::Son | Role::Daughter | Role::Child) => &mut parent,
-                        (
-                            Role::Aunt | Role::Uncle | Role::Grandparent | Role::Sibling | Role::OtherRelative,
-                            Role::Grandchild | Role::Sibling | Role::OtherRelative,
-                        ) => &mut relative,
-                        _ => continue,
-                    };
-                    let sex = sex_index(people[a].sex);
-                    if sex < 2 {
-                        counts[sex][bin] += 1;
-                    }
-                    counts[2][bin] += 1;
-                }
-            }
-        }
-        Self { odds: [0, 1, 2].map(|k| Self::odds(&parent[k], &relative[k])) }
-    }
-
-    fn odds(parent: &[u32], relative: &[u32]) -> Vec<f64> {
-        let total = |v: &[u32]| f64::from(v.iter().sum::<u32>()) + 1.0;
-        let (np, nr) = (total(parent), total(relative));
-        let near = |v: &[u32], g: usize| -> f64 {
-            let lo = g.saturating_sub(GAP_WINDOW);
-            let hi = (g + GAP_WINDOW).min(v.len() - 1);
-            v[lo..=hi].iter().map(|&c| f64::from(c)).sum()
-        };
-        (0..parent.len())
-            .map(|g| {
-                let (p, r) = (near(parent, g), near(relative, g));
-                let data = ((r + 1.0) / nr).ln() - ((p + 1.0) / np).ln();
-                let n = p + r;
-                (n * data + GAP_SHRINK * fixed_relative_gap(g as f64 + 0.5)) / (n + GAP_SHRINK)
-            })
-            .collect()
-    }
-
-    fn relative_over_parent(&self, gap: f64, sex: Option<Sex>) -> f64 {
-        let odds = &self.odds[sex_index(sex)];
-        odds[(gap.max(0.0) as usize).min(odds.len() - 1)]
     }
 }
 
@@ -713,7 +600,9 @@ fn score_pair(records: &[Record], people: &[Person], model: &Model, (adult, mino
         // and parents' gaps (the same as the bands when few are recorded).
         let (p, _) = age_bands(gap);
         parent += p;
-        relative += p + model.gap_odds.relative_over_parent(gap, sex);
+        // `gap` is known, so the adult's birth is.
+        let adult_age = a.born_day.map_or(0, |b| years_at(b, ra.encountered_on));
+        relative += p + model.gap_odds.relative_over_parent(gap, adult_age, sex);
     }
 
     // A-numbers handed out in sequence at processing.
@@ -1230,28 +1119,6 @@ mod tests {
         assert!(one_typo("SANCHEZ", "AANCHEZ") && one_typo("NUNEZ", "NUNES") && one_typo("MORALES", "MORAES"));
         // Short names and two edits are not one typo.
         assert!(!one_typo("RUIZ", "LUIZ") && !one_typo("MUNOZ", "NUNEZ"));
-    }
-
-    #[test]
-    fn gap_odds_follow_the_recorded_families_and_fall_back_to_the_fixed_bands() {
-        // No recorded family: exactly the fixed bands.
-        let none = GapOdds::odds(&[0; GAP_BINS + 1], &[0; GAP_BINS + 1]);
-        for (g, &x) in none.iter().enumerate() {
-            assert_eq!(x, fixed_relative_gap(g as f64 + 0.5), "gap {g}");
-        }
-        // Many parents 20–30 years older, many relatives 40–46: the data
-        // moves the odds toward a relative at 43 and toward a parent at 25.
-        let (mut parent, mut relative) = ([0u32; GAP_BINS + 1], [0u32; GAP_BINS + 1]);
-        parent[20..=30].iter_mut().for_each(|c| *c = 200);
-        relative[40..=46].iter_mut().for_each(|c| *c = 100);
-        let odds = GapOdds::odds(&parent, &relative);
-        assert!(odds[43] > fixed_relative_gap(43.5) + 2.0, "{}", odds[43]);
-        assert!(odds[25] < fixed_relative_gap(25.5) - 2.0, "{}", odds[25]);
-        // Where neither was seen, the fixed bands stand.
-        assert_eq!(odds[70], fixed_relative_gap(70.5));
-        // A few examples move the odds less than many.
-        let few = GapOdds::odds(&parent.map(|c| c / 50), &relative.map(|c| c / 50));
-        assert!(few[43] < odds[43] && few[43] > fixed_relative_gap(43.5));
     }
 
     #[test]

@@ -584,3 +584,43 @@ fn a_woman_a_grandmothers_age_apart_is_a_relative_when_the_recorded_families_say
     let c = cands.iter().find(|c| c.adult == 0 && c.minor == 1).expect("scored");
     assert_eq!(c.relation, Relation::OtherRelative, "{c:?}");
 }
+
+#[test]
+fn a_woman_of_a_grandmothers_age_at_a_mothers_gap_is_a_relative_when_the_recorded_families_say_so() {
+    // Two women carrying a child's second surname, each 39 years older than
+    // the child, no family recorded: one is 54 (child 15), one 42 (child 3).
+    let older = member("W1", "E0", "ROSA", "OZUNA TZUL", date(1964, 1, 1), Sex::F, "HND", 740_000);
+    let girl = member("G1", "E0", "DORA", "QUINTERO OZUNA", date(2003, 1, 1), Sex::F, "HND", 740_001);
+    let younger = member("W2", "E9", "ANA", "XOCOP CHOC", date(1976, 1, 1), Sex::F, "GTM", 741_000);
+    let boy = member("B2", "E9", "LUIS", "MEJIA XOCOP", date(2015, 1, 1), Sex::M, "GTM", 741_001);
+    let opts = FamilyOptions { min_score: 0.0, ..Default::default() };
+    let pair = |cands: &[kinship_linkage::Candidate], a: usize, m: usize| {
+        cands.iter().find(|c| c.adult == a && c.minor == m).map(|c| c.relation).expect("scored")
+    };
+    let (alone, _) = link_families(&[older.clone(), girl.clone(), younger.clone(), boy.clone()], &opts, &quiet);
+    assert_eq!(pair(&alone, 0, 1), Relation::ParentChild, "{alone:?}");
+    assert_eq!(pair(&alone, 2, 3), Relation::ParentChild, "{alone:?}");
+    // The file also holds 400 recorded families: mothers of 38–44 with
+    // children of 0–5, and grandmothers of 52–56 with grandchildren of 13–17.
+    // Both are 37–41 years older than the child, as many of each, so the gap
+    // alone says nothing new; the woman's own age tells them apart.
+    let mut records = vec![older, girl, younger, boy];
+    for k in 0..400u32 {
+        let grandmother = k % 2 == 0;
+        let gap = 37 + (k % 5) as i16;
+        let child_age = if grandmother { 13 + (k % 4) as i16 } else { (k % 6) as i16 };
+        let born = 2017 - child_age;
+        let fam = format!("FMG{k}");
+        let event = format!("E{}", k + 1);
+        let mut a = member(&format!("A{k}"), &event, "ANA", "CRUZ LOPEZ", date(born - gap, 3, 1), Sex::F, "HND", 750_000 + k * 10);
+        let mut m = member(&format!("M{k}"), &event, "LUIS", "PEREZ CRUZ", date(born, 3, 1), Sex::M, "HND", 750_001 + k * 10);
+        a.family_id = Some(fam.clone());
+        m.family_id = Some(fam);
+        a.family_role = Some(if grandmother { Role::Grandparent } else { Role::Mother });
+        m.family_role = Some(if grandmother { Role::Grandchild } else { Role::Son });
+        records.extend([a, m]);
+    }
+    let (cands, _) = link_families(&records, &opts, &quiet);
+    assert_eq!(pair(&cands, 0, 1), Relation::OtherRelative, "{cands:?}");
+    assert_eq!(pair(&cands, 2, 3), Relation::ParentChild, "{cands:?}");
+}
