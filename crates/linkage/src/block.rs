@@ -40,7 +40,7 @@ fn year(p: &Prep) -> Option<u64> {
     p.dob.map(|d| d.year as u64)
 }
 fn g1(p: &Prep) -> Option<u64> {
-    p.given.first().map(|&g| u64::from(g))
+    p.g1.map(u64::from)
 }
 fn gph(p: &Prep) -> Option<u64> {
     p.given_ph.map(u64::from)

@@ -156,20 +156,20 @@ impl Comparer<'_> {
     }
 
     fn given(&self, memo: &mut Memo, a: &Prep, b: &Prep) -> u8 {
-        let (Some(&fa), Some(&fb)) = (a.given.first(), b.given.first()) else {
+        let (Some(fa), Some(fb)) = (a.g1, b.g1) else {
             return 0;
         };
-        if a.given == b.given {
-            return 1;
-        }
         if fa == fb {
-            return 2;
+            // All the given names alike, or only the first.
+            return if a.given == b.given { 1 } else { 2 };
         }
         let initial = |x: Sym, y: Sym| {
             let (x, y) = (self.s(x), self.s(y));
             (x.len() == 1 && y.starts_with(x)) || (y.len() == 1 && x.starts_with(y))
         };
-        if a.given.iter().any(|g| b.given.contains(g)) || initial(fa, fb) {
+        // With one given name each (and the first ones differing) no name is shared.
+        let shared = (a.given.len() > 1 || b.given.len() > 1) && a.given.iter().any(|g| b.given.contains(g));
+        if shared || initial(fa, fb) {
             return 3;
         }
         if a.given_ph.is_some() && a.given_ph == b.given_ph {
@@ -208,7 +208,7 @@ impl Comparer<'_> {
         if jw >= 0.80 {
             return 5;
         }
-        if a.given.first() == Some(&y) || b.given.first() == Some(&x) {
+        if a.g1 == Some(y) || b.g1 == Some(x) {
             return 6;
         }
         7

@@ -102,7 +102,7 @@ impl Scorer<'_> {
         };
         let g = level(p, GIVEN);
         if g == 1 || g == 2 {
-            tf(GIVEN, g, ra.given.first().and_then(|s| d.tf_given.get(s).copied()));
+            tf(GIVEN, g, ra.g1.and_then(|s| d.tf_given.get(&s).copied()));
         }
         if level(p, SURNAME1) == 1 {
             tf(SURNAME1, 1, ra.s1.and_then(|s| d.tf_surname.get(&s).copied()));

@@ -64,6 +64,9 @@ pub struct Dob {
 pub struct Prep {
     /// Canonical given-name tokens (nicknames replaced).
     pub given: Vec<Sym>,
+    /// The first of them, kept beside the other fields: most comparisons
+    /// need only it, and reading it here saves a trip to the heap per pair.
+    pub g1: Option<Sym>,
     /// Phonetic key of the first given name.
     pub given_ph: Option<Sym>,
     /// Surnames compared by key: paternal, maternal.
@@ -152,7 +155,7 @@ fn prepare_chunked(records: &[Record], n_extra: usize, threads: usize, chunk: us
             for x in &mut r.given {
                 *x = g(*x);
             }
-            for x in [&mut r.given_ph, &mut r.s1, &mut r.s2, &mut r.s1_ph, &mut r.s2_ph, &mut r.citizenship].into_iter().chain(&mut r.extra) {
+            for x in [&mut r.g1, &mut r.given_ph, &mut r.s1, &mut r.s2, &mut r.s1_ph, &mut r.s2_ph, &mut r.citizenship].into_iter().chain(&mut r.extra) {
                 if let Some(v) = x.as_mut() {
                     *v = g(*v);
                 }
@@ -237,6 +240,7 @@ fn prepare_part(records: &[Record], n_extra: usize) -> Part {
             _ => 0,
         };
         recs.push(Prep {
+            g1: given.first().copied(),
             given,
             given_ph,
             s1,
