@@ -265,7 +265,9 @@ fn birth(a: Option<&Dob>, b: Option<&Dob>) -> u8 {
         return 1;
     }
     let diff = a.digits.iter().zip(&b.digits).filter(|(x, y)| x != y).count();
-    let transposed = (0..7).any(|i| {
+    // Swapping two neighbouring digits changes exactly two places, so only
+    // then is it worth trying every swap (most pairs differ in more).
+    let transposed = diff == 2 && (0..7).any(|i| {
         let mut t = a.digits;
         t.swap(i, i + 1);
         t == b.digits
@@ -320,7 +322,7 @@ fn anumber(a: Option<u32>, b: Option<u32>) -> u8 {
     };
     let (da, db) = (digits(a), digits(b));
     let differ = da.iter().zip(&db).filter(|(x, y)| x != y).count();
-    let transposed = (0..8).any(|i| {
+    let transposed = differ == 2 && (0..8).any(|i| {
         let mut t = da;
         t.swap(i, i + 1);
         t == db
@@ -393,6 +395,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn transpositions_are_found_only_where_two_digits_differ() {
+        // Every adjacent swap of a date's digits is level 2, as before the
+        // shortcut; so is every one-digit change.
+        let base = d(1987, 12, 30, false);
+        for i in 0..7 {
+            let mut t = base;
+            t.digits.swap(i, i + 1);
+            if t.digits != base.digits {
+                assert_eq!(birth(Some(&base), Some(&t)), 2, "swap at {i}");
+            }
+        }
+        assert_eq!(birth(Some(&base), Some(&d(1978, 12, 30, false))), 2);
+        assert_eq!(birth(Some(&base), Some(&d(1987, 12, 13, false))), 4);
+        assert_eq!(anumber(Some(123_456_789), Some(123_456_798)), 2);
+        assert_eq!(anumber(Some(123_456_789), Some(213_456_789)), 2);
+        assert_eq!(anumber(Some(123_456_789), Some(123_456_700)), 3);
     }
 
     #[test]
