@@ -27,8 +27,11 @@ big=${BIG_ENCOUNTERS:-10700000}; budget=${BIG_BUDGET_MIN:--1}
 cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kinship-bench}
 if [[ $smoke == 1 ]]; then days=3; per_day=200; big=0; fi
 
-cargo build --release --locked -q -p kinship
-bin="${CARGO_TARGET_DIR:-$PWD/target}/release/kinship"
+# A smoke run only checks that the script works: it uses the debug build that
+# `cargo test` has already made, so CI does not compile the workspace a third time.
+profile=release; [[ $smoke == 1 ]] && profile=debug
+if [[ $profile == release ]]; then cargo build --release --locked -q -p kinship; else cargo build --locked -q -p kinship; fi
+bin="${CARGO_TARGET_DIR:-$PWD/target}/$profile/kinship"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -94,7 +97,7 @@ server_line="| command latency at $load_rate commands/s offered, SQLite, loopbac
 
 cat <<MD
 Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB · $(uname -sr)
-Command: \`bench/run.sh${1:+ $1}\` · Date: $(date -u +%Y-%m-%d) · Commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)
+Command: \`bench/run.sh${1:+ $1}\` · Date: $(date -u +%Y-%m-%d) · Build: $profile · Commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)
 Input: \`kinship sim --seed 1 --days $days --per-day $per_day\`: BP extract $rows rows; OFO+ICE+ORR $other_rows rows; story $steps steps → $events events
 
 | measure | figure | wall s | peak RSS MB | goal |
