@@ -267,11 +267,12 @@ fn birth(a: Option<&Dob>, b: Option<&Dob>) -> u8 {
     let diff = a.digits.iter().zip(&b.digits).filter(|(x, y)| x != y).count();
     // Swapping two neighbouring digits changes exactly two places, so only
     // then is it worth trying every swap (most pairs differ in more).
-    let transposed = diff == 2 && (0..7).any(|i| {
-        let mut t = a.digits;
-        t.swap(i, i + 1);
-        t == b.digits
-    });
+    let transposed = diff == 2
+        && (0..7).any(|i| {
+            let mut t = a.digits;
+            t.swap(i, i + 1);
+            t == b.digits
+        });
     let swapped = a.year == b.year && a.month == b.day && a.day == b.month;
     if diff == 1 || transposed || swapped {
         return 2;
@@ -322,11 +323,12 @@ fn anumber(a: Option<u32>, b: Option<u32>) -> u8 {
     };
     let (da, db) = (digits(a), digits(b));
     let differ = da.iter().zip(&db).filter(|(x, y)| x != y).count();
-    let transposed = differ == 2 && (0..8).any(|i| {
-        let mut t = da;
-        t.swap(i, i + 1);
-        t == db
-    });
+    let transposed = differ == 2
+        && (0..8).any(|i| {
+            let mut t = da;
+            t.swap(i, i + 1);
+            t == db
+        });
     if differ == 1 || transposed { 2 } else { 3 }
 }
 
@@ -373,7 +375,13 @@ mod tests {
     #[test]
     fn remembered_similarities_give_the_same_patterns() {
         use crate::record::Record;
-        let names = [("MARIA", "PEREZ MORALES"), ("MARIO", "PERES MORALES"), ("MAYRA", "PARDO"), ("JOSE", "HERNANDEZ"), ("JOSUE", "HERNANDES LOPEZ")];
+        let names = [
+            ("MARIA", "PEREZ MORALES"),
+            ("MARIO", "PERES MORALES"),
+            ("MAYRA", "PARDO"),
+            ("JOSE", "HERNANDEZ"),
+            ("JOSUE", "HERNANDES LOPEZ"),
+        ];
         let recs: Vec<Record> = names
             .iter()
             .map(|(g, f)| {

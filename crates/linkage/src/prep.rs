@@ -155,7 +155,10 @@ fn prepare_chunked(records: &[Record], n_extra: usize, threads: usize, chunk: us
             for x in &mut r.given {
                 *x = g(*x);
             }
-            for x in [&mut r.g1, &mut r.given_ph, &mut r.s1, &mut r.s2, &mut r.s1_ph, &mut r.s2_ph, &mut r.citizenship].into_iter().chain(&mut r.extra) {
+            for x in [&mut r.g1, &mut r.given_ph, &mut r.s1, &mut r.s2, &mut r.s1_ph, &mut r.s2_ph, &mut r.citizenship]
+                .into_iter()
+                .chain(&mut r.extra)
+            {
                 if let Some(v) = x.as_mut() {
                     *v = g(*v);
                 }
@@ -265,7 +268,13 @@ mod tests {
     use jiff::civil::date;
 
     fn people() -> Vec<Record> {
-        let names = [("MARIA GUADALUPE", "PEREZ LOPEZ"), ("JOSE", "HERNANDEZ"), ("MA. LUISA", "PEREZ"), ("ANA", "LOPEZ PEREZ"), ("JOSE LUIS", "OZUNA")];
+        let names = [
+            ("MARIA GUADALUPE", "PEREZ LOPEZ"),
+            ("JOSE", "HERNANDEZ"),
+            ("MA. LUISA", "PEREZ"),
+            ("ANA", "LOPEZ PEREZ"),
+            ("JOSE LUIS", "OZUNA"),
+        ];
         (0..40)
             .map(|k| {
                 let mut r = Record::new("BP", &format!("R{k}"), 86_400 * k as i64, date(2019, 5, 1));
