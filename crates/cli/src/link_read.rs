@@ -55,57 +55,68 @@ fn csv_rows_with_chunk<R: Send>(
     buf.drain(..header_end);
     let workers = workers.max(1);
     let mut rows = 0u64;
-    loop {
-        // Cut up to `workers` chunks from the buffered bytes, reading more as needed.
-        let mut chunks: Vec<(u64, Vec<u8>)> = Vec::new();
-        while chunks.len() < workers && !(eof && buf.is_empty()) {
-            while buf.len() < chunk_bytes && !eof {
-                eof = fill(&mut file, &mut buf, chunk_bytes)?;
+    let f = &f;
+    let names = &names;
+    // While the workers parse one round of chunks, this thread hands the
+    // previous round to `per_batch` (the caller's merge is sequential) and
+    // reads the next: the rounds overlap, and results still come in file order.
+    std::thread::scope(|s| -> Result<()> {
+        let mut pending: Vec<std::thread::ScopedJoinHandle<'_, Vec<R>>> = Vec::new();
+        let mut deliver = |handles: Vec<std::thread::ScopedJoinHandle<'_, Vec<R>>>| {
+            if handles.is_empty() {
+                return;
             }
-            let cut = if eof && buf.len() <= chunk_bytes {
-                buf.len()
-            } else {
-                // The last record boundary within the first chunk_bytes, or
-                // the first one after them when a record is longer.
-                match last_record_end(&buf[..chunk_bytes.min(buf.len())]) {
-                    Some(end) => end,
-                    None => loop {
-                        if let Some(end) = record_end(&buf) {
-                            break end;
-                        }
-                        if eof {
-                            break buf.len();
-                        }
-                        eof = fill(&mut file, &mut buf, chunk_bytes)?;
-                    },
+            let parsed: Vec<Vec<R>> = handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
+            let mut out = Vec::with_capacity(parsed.iter().map(Vec::len).sum());
+            for part in parsed {
+                out.extend(part);
+            }
+            rows += out.len() as u64;
+            per_batch(out, rows);
+        };
+        loop {
+            // Cut up to `workers` chunks from the buffered bytes, reading more as needed.
+            let mut chunks: Vec<(u64, Vec<u8>)> = Vec::new();
+            while chunks.len() < workers && !(eof && buf.is_empty()) {
+                while buf.len() < chunk_bytes && !eof {
+                    eof = fill(&mut file, &mut buf, chunk_bytes)?;
                 }
-            };
-            let rest = buf.split_off(cut);
-            let chunk = std::mem::replace(&mut buf, rest);
-            let lines = count_newlines(&chunk);
-            chunks.push((line, chunk));
-            line += lines;
-        }
-        if chunks.is_empty() {
-            return Ok(());
-        }
-        let f = &f;
-        let names = &names;
-        // One thread per chunk; joined in chunk order.
-        let parsed: Vec<Vec<R>> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunks
-                .iter()
-                .map(|(first_line, bytes)| s.spawn(move || parse_chunk(bytes, *first_line, names).into_iter().map(f).collect::<Vec<R>>()))
+                let cut = if eof && buf.len() <= chunk_bytes {
+                    buf.len()
+                } else {
+                    // The last record boundary within the first chunk_bytes, or
+                    // the first one after them when a record is longer.
+                    match last_record_end(&buf[..chunk_bytes.min(buf.len())]) {
+                        Some(end) => end,
+                        None => loop {
+                            if let Some(end) = record_end(&buf) {
+                                break end;
+                            }
+                            if eof {
+                                break buf.len();
+                            }
+                            eof = fill(&mut file, &mut buf, chunk_bytes)?;
+                        },
+                    }
+                };
+                let rest = buf.split_off(cut);
+                let chunk = std::mem::replace(&mut buf, rest);
+                let lines = count_newlines(&chunk);
+                chunks.push((line, chunk));
+                line += lines;
+            }
+            // One thread per chunk; joined in chunk order.
+            let started: Vec<_> = chunks
+                .into_iter()
+                .map(|(first_line, bytes)| s.spawn(move || parse_chunk(&bytes, first_line, names).into_iter().map(f).collect::<Vec<R>>()))
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-        });
-        let mut out = Vec::with_capacity(parsed.iter().map(Vec::len).sum());
-        for part in parsed {
-            out.extend(part);
+            let done = started.is_empty();
+            deliver(std::mem::replace(&mut pending, started));
+            if done {
+                return Ok(());
+            }
         }
-        rows += out.len() as u64;
-        per_batch(out, rows);
-    }
+    })
 }
 
 /// Reads up to `n` more bytes; true at the end of the file.

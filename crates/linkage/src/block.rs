@@ -31,7 +31,7 @@ fn key(parts: &[u64]) -> u64 {
 }
 
 type Rule = fn(&Prep) -> Option<u64>;
-type KeyFn = Box<dyn Fn(&Prep) -> Option<u64>>;
+type KeyFn = Box<dyn Fn(&Prep) -> Option<u64> + Send + Sync>;
 
 fn dob(p: &Prep) -> Option<u64> {
     p.dob.map(|d| u64::from_le_bytes(d.digits))
@@ -40,7 +40,7 @@ fn year(p: &Prep) -> Option<u64> {
     p.dob.map(|d| d.year as u64)
 }
 fn g1(p: &Prep) -> Option<u64> {
-    p.given.first().map(|&g| u64::from(g))
+    p.g1.map(u64::from)
 }
 fn gph(p: &Prep) -> Option<u64> {
     p.given_ph.map(u64::from)
@@ -154,16 +154,20 @@ enum Shape {
 /// pairs an earlier one already gave, and no candidate list is ever held).
 struct Used {
     shape: Shape,
-    /// Records in emission order, block after block (Whole, Window); for
-    /// Rough, the (key, probe?, record) entries sorted by key.
-    order: Vec<u32>,
+    /// (block, record) in emission order, block after block (Whole, Window).
+    order: Vec<(u32, u32)>,
+    /// For Rough, the (key, probe?, record) entries sorted by key.
     rough: Vec<(u64, bool, u32)>,
-    /// Per record: its block's number, or [`NONE`].
+    /// Per record: its block's number, or [`NONE`] (moved into the plan's
+    /// membership table once every rule is chosen).
     block_of: Vec<u32>,
     /// Per record (Window only): its index in `order`.
     pos: Vec<u32>,
     /// Work units: ranges of `order` (or `rough`) cut at block boundaries.
     groups: Vec<(usize, usize)>,
+    /// This rule's first column in the plan's membership table (the block;
+    /// Window has its position in the next column).
+    col: usize,
 }
 
 /// The candidate pairs, as rules to enumerate. Every pair that any rule
@@ -172,6 +176,12 @@ struct Used {
 pub struct Plan<'a> {
     data: &'a Prepared,
     used: Vec<Used>,
+    /// Every rule's membership of one record side by side (`cols` per
+    /// record): telling whether an earlier rule gave a pair reads two rows
+    /// (a cache line or two each) instead of two scattered words per rule,
+    /// which was the largest cost of enumerating at millions of records.
+    member: Vec<u32>,
+    cols: usize,
     pub report: Vec<RuleReport>,
 }
 
@@ -216,12 +226,13 @@ impl Used {
             block_of: vec![NONE; n],
             pos: Vec::new(),
             groups: Vec::new(),
+            col: 0,
         };
         let mut spans = Vec::new();
         for (b, block) in keys.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() >= 2 && b.len() <= max_block).enumerate() {
             let s = u.order.len();
             for &(_, i) in block {
-                u.order.push(i);
+                u.order.push((b as u32, i));
                 u.block_of[i as usize] = b as u32;
             }
             let k = block.len() as u64;
@@ -240,6 +251,7 @@ impl Used {
             block_of: vec![NONE; n],
             pos: vec![NONE; n],
             groups: Vec::new(),
+            col: 0,
         };
         let mut spans = Vec::new();
         for (b, block) in keys.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() >= 2).enumerate() {
@@ -249,7 +261,7 @@ impl Used {
             for &(_, i) in &recs {
                 u.pos[i as usize] = u.order.len() as u32;
                 u.block_of[i as usize] = b as u32;
-                u.order.push(i);
+                u.order.push((b as u32, i));
             }
             spans.push((s, u.order.len(), (recs.len() * w.min(recs.len())) as u64));
         }
@@ -272,21 +284,33 @@ impl Used {
             block_of: Vec::new(),
             pos: Vec::new(),
             groups: cut_groups(spans.into_iter()),
+            col: 0,
         }
     }
 
-    /// Whether this rule pairs records `i` and `j`.
-    fn pairs(&self, data: &Prepared, i: u32, j: u32) -> bool {
+    /// Whether this rule pairs the records whose membership rows are `ri`
+    /// and `rj` (records `i` and `j`).
+    #[inline]
+    fn pairs(&self, data: &Prepared, ri: &[u32], rj: &[u32], i: u32, j: u32) -> bool {
         match self.shape {
             Shape::Whole => {
-                let b = self.block_of[i as usize];
-                b != NONE && b == self.block_of[j as usize]
+                let b = ri[self.col];
+                b != NONE && b == rj[self.col]
             }
             Shape::Window(w) => {
-                let b = self.block_of[i as usize];
-                b != NONE && b == self.block_of[j as usize] && self.pos[i as usize].abs_diff(self.pos[j as usize]) <= w
+                let b = ri[self.col];
+                b != NONE && b == rj[self.col] && ri[self.col + 1].abs_diff(rj[self.col + 1]) <= w
             }
             Shape::Rough => rough_pairs(&data.recs[i as usize], &data.recs[j as usize]),
+        }
+    }
+
+    /// Membership columns this rule takes in the plan's table.
+    fn width(&self) -> usize {
+        match self.shape {
+            Shape::Whole => 1,
+            Shape::Window(_) => 2,
+            Shape::Rough => 0,
         }
     }
 }
@@ -330,6 +354,17 @@ impl<'a> Plan<'a> {
         self.used.iter().enumerate().flat_map(|(rule, u)| (0..u.groups.len()).map(move |group| Unit { rule, group })).collect()
     }
 
+    fn row(&self, i: u32) -> &[u32] {
+        let at = i as usize * self.cols;
+        &self.member[at..at + self.cols]
+    }
+
+    /// Whether rule `rule` pairs records `i` and `j`.
+    #[cfg(test)]
+    fn rule_pairs(&self, rule: usize, i: u32, j: u32) -> bool {
+        self.used[rule].pairs(self.data, self.row(i), self.row(j), i, j)
+    }
+
     /// Calls `f(i, j)` (`i < j`) for each pair of the unit that no earlier
     /// rule gives.
     pub fn for_each(&self, unit: Unit, mut f: impl FnMut(u32, u32)) {
@@ -338,24 +373,25 @@ impl<'a> Plan<'a> {
         let (s, e) = u.groups[unit.group];
         let mut emit = |i: u32, j: u32| {
             let (i, j) = if i < j { (i, j) } else { (j, i) };
-            if !earlier.iter().any(|r| r.pairs(self.data, i, j)) {
+            let (ri, rj) = (self.row(i), self.row(j));
+            if !earlier.iter().any(|r| r.pairs(self.data, ri, rj, i, j)) {
                 f(i, j);
             }
         };
         match u.shape {
             Shape::Whole => {
-                for block in u.order[s..e].chunk_by(|&a, &b| u.block_of[a as usize] == u.block_of[b as usize]) {
-                    for (x, &i) in block.iter().enumerate() {
-                        for &j in &block[x + 1..] {
+                for block in u.order[s..e].chunk_by(|a, b| a.0 == b.0) {
+                    for (x, &(_, i)) in block.iter().enumerate() {
+                        for &(_, j) in &block[x + 1..] {
                             emit(i, j);
                         }
                     }
                 }
             }
             Shape::Window(w) => {
-                for block in u.order[s..e].chunk_by(|&a, &b| u.block_of[a as usize] == u.block_of[b as usize]) {
-                    for (x, &i) in block.iter().enumerate() {
-                        for &j in block[x + 1..].iter().take(w as usize) {
+                for block in u.order[s..e].chunk_by(|a, b| a.0 == b.0) {
+                    for (x, &(_, i)) in block.iter().enumerate() {
+                        for &(_, j) in block[x + 1..].iter().take(w as usize) {
                             emit(i, j);
                         }
                     }
@@ -392,28 +428,38 @@ impl<'a> Plan<'a> {
 }
 
 /// Plans the candidate pairs and reports what each rule costs.
-pub fn candidates(data: &Prepared, budget: f64, max_block: usize) -> Plan<'_> {
+pub fn candidates(data: &Prepared, budget: f64, max_block: usize, threads: usize) -> Plan<'_> {
     // One budget for all loose rules together: a file of millions gets
     // about `budget` extra comparisons per record, whatever the rule count;
     // a small file (under 250,000 pairs in all) may use most rules.
     let allowance = (budget * data.recs.len() as f64).max(250_000.0);
-    within(data, allowance, max_block)
+    within(data, allowance, max_block, threads)
 }
 
 /// [`candidates`] with the loose rules' allowance in pairs.
-fn within(data: &Prepared, allowance: f64, max_block: usize) -> Plan<'_> {
+fn within(data: &Prepared, allowance: f64, max_block: usize, threads: usize) -> Plan<'_> {
     let n = data.recs.len();
     let mut used = Vec::new();
     let mut report = Vec::new();
-    for (name, rule) in TIGHT {
-        let keys = keyed(data, rule);
-        report.push(RuleReport { rule: (*name).into(), pairs: cost(&keys, max_block), used: true, note: String::new() });
-        used.push(Used::whole(n, &keys, max_block));
+    // The tight rules (and the rough-year one) do not depend on each other:
+    // each is keyed, sorted and laid out on its own thread, kept in rule order.
+    let jobs: Vec<Option<(&str, Rule)>> = TIGHT.iter().map(|&(name, rule)| Some((name, rule))).chain([None]).collect();
+    let built = crate::par::map_units(&jobs, threads, |job| match job {
+        Some((name, rule)) => {
+            let keys = keyed(data, rule);
+            let r = RuleReport { rule: (*name).into(), pairs: cost(&keys, max_block), used: true, note: String::new() };
+            (r, Used::whole(n, &keys, max_block))
+        }
+        None => {
+            let rough = Used::rough(data);
+            let c = rough_cost(data, &rough);
+            (RuleReport { rule: "g~+s1~+year±1".into(), pairs: c, used: true, note: "estimated birth dates".into() }, rough)
+        }
+    });
+    for (r, u) in built {
+        report.push(r);
+        used.push(u);
     }
-    let rough = Used::rough(data);
-    let c = rough_cost(data, &rough);
-    report.push(RuleReport { rule: "g~+s1~+year±1".into(), pairs: c, used: true, note: "estimated birth dates".into() });
-    used.push(rough);
     let extra_rules: Vec<(String, KeyFn, Order)> = (0..data.extra_digits.len())
         .map(|k| {
             let f: KeyFn = Box::new(move |p: &Prep| p.extra.get(k).copied().flatten().map(|s| key(&[100 + k as u64, u64::from(s)])));
@@ -423,7 +469,13 @@ fn within(data: &Prepared, allowance: f64, max_block: usize) -> Plan<'_> {
     let loose = LOOSE.iter().map(|(name, rule, order)| ((*name).to_string(), Box::new(*rule) as KeyFn, *order));
     let mut spent = 0.0;
     for (name, rule, order) in loose.chain(extra_rules) {
-        let keys = keyed(data, &rule);
+        // The rule whole and split by sex and citizenship are keyed side by
+        // side (at size both are needed: the whole rule is over the allowance).
+        let (keys, split_keys) = if threads > 1 {
+            crate::par::join(|| keyed(data, &rule), || keyed(data, &|p: &Prep| split(p, &rule)))
+        } else {
+            (keyed(data, &rule), Vec::new())
+        };
         let c = cost(&keys, max_block);
         if spent + c as f64 <= allowance {
             spent += c as f64;
@@ -431,7 +483,8 @@ fn within(data: &Prepared, allowance: f64, max_block: usize) -> Plan<'_> {
             report.push(RuleReport { rule: name, pairs: c, used: true, note: String::new() });
             continue;
         }
-        let keys = keyed(data, &|p: &Prep| split(p, &rule));
+        drop(keys);
+        let keys = if threads > 1 { split_keys } else { keyed(data, &|p: &Prep| split(p, &rule)) };
         let c2 = cost(&keys, max_block);
         if spent + c2 as f64 <= allowance {
             spent += c2 as f64;
@@ -452,7 +505,38 @@ fn within(data: &Prepared, allowance: f64, max_block: usize) -> Plan<'_> {
             report.push(RuleReport { rule: name, pairs: c, used: false, note: "over budget, not used".into() });
         }
     }
-    Plan { data, used, report }
+    let (member, cols) = membership(n, &mut used);
+    Plan { data, used, member, cols, report }
+}
+
+/// Moves every rule's per-record membership into one table, `cols` words
+/// per record, and numbers each rule's columns.
+fn membership(n: usize, used: &mut [Used]) -> (Vec<u32>, usize) {
+    let mut cols = 0;
+    for u in used.iter_mut() {
+        u.col = cols;
+        cols += u.width();
+    }
+    let mut member = vec![NONE; n * cols];
+    if cols > 0 {
+        for (i, row) in member.chunks_exact_mut(cols).enumerate() {
+            for u in used.iter() {
+                match u.shape {
+                    Shape::Whole => row[u.col] = u.block_of[i],
+                    Shape::Window(_) => {
+                        row[u.col] = u.block_of[i];
+                        row[u.col + 1] = u.pos[i];
+                    }
+                    Shape::Rough => {}
+                }
+            }
+        }
+    }
+    for u in used.iter_mut() {
+        u.block_of = Vec::new();
+        u.pos = Vec::new();
+    }
+    (member, cols)
 }
 
 /// Pairs the rough-year rule gives (before removing other rules' pairs).
@@ -501,7 +585,9 @@ mod tests {
             person(3, "MARIA", "OZUNA PEREZ", (1989, 3, 3), false, Sex::F, "GTM"),
         ];
         let data = prep::prepare(&recs, 0);
-        let out = Plan { data: &data, used: vec![Used::rough(&data)], report: vec![] }.pairs();
+        let mut used = vec![Used::rough(&data)];
+        let (member, cols) = membership(recs.len(), &mut used);
+        let out = Plan { data: &data, used, member, cols, report: vec![] }.pairs();
         assert!(has(&out, 0, 1));
         assert!(!has(&out, 0, 3));
         assert!(!has(&out, 0, 2));
@@ -532,7 +618,7 @@ mod tests {
     #[test]
     fn a_loose_rule_within_the_allowance_is_used_whole() {
         let data = prep::prepare(&namesakes(), 0);
-        let plan = within(&data, 100_000.0, 2_000);
+        let plan = within(&data, 100_000.0, 2_000, 2);
         let (pairs, report) = (plan.pairs(), &plan.report);
         let r = rule(report, "g~+s1~");
         assert_eq!((r.rule.as_str(), r.pairs, r.used, r.note.as_str()), ("g~+s1~", 401 * 400 / 2, true, ""));
@@ -543,7 +629,7 @@ mod tests {
     fn an_over_budget_loose_rule_is_split_by_sex_and_citizenship() {
         let recs = namesakes();
         let data = prep::prepare(&recs, 0);
-        let plan = within(&data, 20_000.0, 2_000);
+        let plan = within(&data, 20_000.0, 2_000, 1);
         let (pairs, report) = (plan.pairs(), &plan.report);
         let r = rule(report, "g~+s1~");
         // Four (sex, citizenship) groups of 100, one of 101.
@@ -557,7 +643,7 @@ mod tests {
     fn a_rule_still_over_budget_when_split_keeps_its_sorted_neighbours() {
         let recs = namesakes();
         let data = prep::prepare(&recs, 0);
-        let plan = within(&data, 5_000.0, 2_000);
+        let plan = within(&data, 5_000.0, 2_000, 2);
         let (pairs, report) = (plan.pairs(), &plan.report);
         let r = rule(report, "g~+s1~");
         assert_eq!((r.rule.as_str(), r.used), ("g~+s1~", true));
@@ -583,7 +669,7 @@ mod tests {
         recs.push(person(403, "JOSE", "HERNANDES", (1959, 7, 7), false, Sex::M, "MEX"));
         let data = prep::prepare(&recs, 0);
         for allowance in [100_000.0, 20_000.0, 5_000.0] {
-            let plan = within(&data, allowance, 2_000);
+            let plan = within(&data, allowance, 2_000, 2);
             let mut seen = Vec::new();
             for unit in plan.units() {
                 plan.for_each(unit, |i, j| seen.push(pair(i, j)));
@@ -596,7 +682,7 @@ mod tests {
             let n = recs.len() as u32;
             let all: Vec<u64> = (0..n)
                 .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
-                .filter(|&(i, j)| plan.used.iter().any(|u| u.pairs(&data, i, j)))
+                .filter(|&(i, j)| (0..plan.used.len()).any(|r| plan.rule_pairs(r, i, j)))
                 .map(|(i, j)| pair(i, j))
                 .collect();
             assert_eq!(seen, all, "allowance {allowance}");
@@ -605,9 +691,27 @@ mod tests {
     }
 
     #[test]
+    fn the_plan_does_not_depend_on_the_thread_count() {
+        let data = prep::prepare(&namesakes(), 0);
+        for allowance in [100_000.0, 20_000.0, 5_000.0] {
+            let one = within(&data, allowance, 2_000, 1);
+            let two = within(&data, allowance, 2_000, 2);
+            assert_eq!(one.report, two.report, "allowance {allowance}");
+            let order = |p: &Plan| {
+                let mut v = Vec::new();
+                for unit in p.units() {
+                    p.for_each(unit, |i, j| v.push(pair(i, j)));
+                }
+                v
+            };
+            assert_eq!(order(&one), order(&two), "allowance {allowance}");
+        }
+    }
+
+    #[test]
     fn nothing_left_means_the_rule_is_not_used() {
         let data = prep::prepare(&namesakes(), 0);
-        let plan = within(&data, 100.0, 2_000);
+        let plan = within(&data, 100.0, 2_000, 1);
         let r = rule(&plan.report, "g~+s1~");
         assert_eq!((r.used, r.note.as_str()), (false, "over budget, not used"));
     }

@@ -63,22 +63,68 @@ pub struct Comparer<'a> {
     pub fields: usize,
 }
 
+/// Jaro–Winkler results already worked out, by the pair of interned strings,
+/// for one run of comparisons over one [`Prepared`] (a few names make up
+/// most records, so the same pairs of names come back again and again).
+/// A fixed table where a newer pair replaces an older one in its slot: it
+/// only saves work and never changes a result.
+pub struct Memo {
+    slots: Vec<(u64, f64)>,
+}
+
+/// Slots in a [`Memo`] (16 bytes each: 1 MiB, about a core's L2).
+const MEMO_SLOTS: usize = 1 << 16;
+const EMPTY: u64 = u64::MAX;
+
+impl Memo {
+    pub fn new() -> Self {
+        Self { slots: vec![(EMPTY, 0.0); MEMO_SLOTS] }
+    }
+    /// No memory: every similarity is computed (one-off comparisons).
+    pub fn none() -> Self {
+        Self { slots: Vec::new() }
+    }
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Comparer<'_> {
     fn s(&self, id: Sym) -> &str {
         self.data.strings.str(id)
     }
 
     /// Jaro–Winkler where only values of at least 0.80 matter (the lowest level used).
-    fn jw(&self, a: Sym, b: Sym) -> f64 {
-        jaro_winkler_at_least(self.s(a), self.s(b), 0.80)
+    fn jw(&self, memo: &mut Memo, a: Sym, b: Sym) -> f64 {
+        if memo.slots.is_empty() {
+            return jaro_winkler_at_least(self.s(a), self.s(b), 0.80);
+        }
+        let key = (u64::from(a) << 32) | u64::from(b);
+        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize % memo.slots.len();
+        let (k, v) = memo.slots[slot];
+        if k == key {
+            return v;
+        }
+        let v = jaro_winkler_at_least(self.s(a), self.s(b), 0.80);
+        memo.slots[slot] = (key, v);
+        v
     }
 
     pub fn compare(&self, a: &Prep, b: &Prep) -> Pattern {
+        self.compare_with(&mut Memo::none(), a, b)
+    }
+
+    /// [`Comparer::compare`], remembering string similarities in `memo`
+    /// (which must only ever be used with this comparer's data).
+    pub fn compare_with(&self, memo: &mut Memo, a: &Prep, b: &Prep) -> Pattern {
         let mut p: Pattern = 0;
         let mut set = |f: usize, l: u8| p |= Pattern::from(l) << (4 * f);
-        set(GIVEN, self.given(a, b));
-        set(SURNAME1, self.surname1(a, b));
-        set(SURNAME2, self.surname2(a, b));
+        set(GIVEN, self.given(memo, a, b));
+        set(SURNAME1, self.surname1(memo, a, b));
+        set(SURNAME2, self.surname2(memo, a, b));
         set(BIRTH, birth(a.dob.as_ref(), b.dob.as_ref()));
         set(ANUMBER, anumber(a.a_number, b.a_number));
         set(
@@ -101,7 +147,7 @@ impl Comparer<'_> {
         set(GAP, gap(a.day, b.day));
         for k in 0..self.fields.saturating_sub(FIRST_EXTRA) {
             let l = match (a.extra.get(k).copied().flatten(), b.extra.get(k).copied().flatten()) {
-                (Some(x), Some(y)) => self.extra(k, x, y),
+                (Some(x), Some(y)) => self.extra(memo, k, x, y),
                 _ => 0,
             };
             set(FIRST_EXTRA + k, l);
@@ -109,27 +155,27 @@ impl Comparer<'_> {
         p
     }
 
-    fn given(&self, a: &Prep, b: &Prep) -> u8 {
-        let (Some(&fa), Some(&fb)) = (a.given.first(), b.given.first()) else {
+    fn given(&self, memo: &mut Memo, a: &Prep, b: &Prep) -> u8 {
+        let (Some(fa), Some(fb)) = (a.g1, b.g1) else {
             return 0;
         };
-        if a.given == b.given {
-            return 1;
-        }
         if fa == fb {
-            return 2;
+            // All the given names alike, or only the first.
+            return if a.given == b.given { 1 } else { 2 };
         }
         let initial = |x: Sym, y: Sym| {
             let (x, y) = (self.s(x), self.s(y));
             (x.len() == 1 && y.starts_with(x)) || (y.len() == 1 && x.starts_with(y))
         };
-        if a.given.iter().any(|g| b.given.contains(g)) || initial(fa, fb) {
+        // With one given name each (and the first ones differing) no name is shared.
+        let shared = (a.given.len() > 1 || b.given.len() > 1) && a.given.iter().any(|g| b.given.contains(g));
+        if shared || initial(fa, fb) {
             return 3;
         }
         if a.given_ph.is_some() && a.given_ph == b.given_ph {
             return 4;
         }
-        let jw = self.jw(fa, fb);
+        let jw = self.jw(memo, fa, fb);
         if jw >= 0.92 {
             return 5;
         }
@@ -142,7 +188,7 @@ impl Comparer<'_> {
         GIVEN_DISAGREE
     }
 
-    fn surname1(&self, a: &Prep, b: &Prep) -> u8 {
+    fn surname1(&self, memo: &mut Memo, a: &Prep, b: &Prep) -> u8 {
         let (Some(x), Some(y)) = (a.s1, b.s1) else {
             return 0;
         };
@@ -152,7 +198,7 @@ impl Comparer<'_> {
         if a.s1_ph == b.s1_ph {
             return 2;
         }
-        let jw = self.jw(x, y);
+        let jw = self.jw(memo, x, y);
         if jw >= 0.92 {
             return 3;
         }
@@ -162,19 +208,19 @@ impl Comparer<'_> {
         if jw >= 0.80 {
             return 5;
         }
-        if a.given.first() == Some(&y) || b.given.first() == Some(&x) {
+        if a.g1 == Some(y) || b.g1 == Some(x) {
             return 6;
         }
         7
     }
 
-    fn surname2(&self, a: &Prep, b: &Prep) -> u8 {
+    fn surname2(&self, memo: &mut Memo, a: &Prep, b: &Prep) -> u8 {
         let (Some(x), Some(y)) = (a.s2, b.s2) else {
             return 0;
         };
         if x == y {
             1
-        } else if a.s2_ph == b.s2_ph || self.jw(x, y) >= 0.92 {
+        } else if a.s2_ph == b.s2_ph || self.jw(memo, x, y) >= 0.92 {
             2
         } else if Some(x) == b.s1 || Some(y) == a.s1 {
             // Surnames written in the other order (maternal first): the
@@ -188,7 +234,7 @@ impl Comparer<'_> {
         }
     }
 
-    fn extra(&self, k: usize, x: Sym, y: Sym) -> u8 {
+    fn extra(&self, memo: &mut Memo, k: usize, x: Sym, y: Sym) -> u8 {
         if x == y {
             return 1;
         }
@@ -199,7 +245,7 @@ impl Comparer<'_> {
                 _ => 4,
             }
         } else {
-            let jw = self.jw(x, y);
+            let jw = self.jw(memo, x, y);
             if jw >= 0.92 {
                 2
             } else if jw >= 0.80 {
@@ -219,11 +265,14 @@ fn birth(a: Option<&Dob>, b: Option<&Dob>) -> u8 {
         return 1;
     }
     let diff = a.digits.iter().zip(&b.digits).filter(|(x, y)| x != y).count();
-    let transposed = (0..7).any(|i| {
-        let mut t = a.digits;
-        t.swap(i, i + 1);
-        t == b.digits
-    });
+    // Swapping two neighbouring digits changes exactly two places, so only
+    // then is it worth trying every swap (most pairs differ in more).
+    let transposed = diff == 2
+        && (0..7).any(|i| {
+            let mut t = a.digits;
+            t.swap(i, i + 1);
+            t == b.digits
+        });
     let swapped = a.year == b.year && a.month == b.day && a.day == b.month;
     if diff == 1 || transposed || swapped {
         return 2;
@@ -274,11 +323,12 @@ fn anumber(a: Option<u32>, b: Option<u32>) -> u8 {
     };
     let (da, db) = (digits(a), digits(b));
     let differ = da.iter().zip(&db).filter(|(x, y)| x != y).count();
-    let transposed = (0..8).any(|i| {
-        let mut t = da;
-        t.swap(i, i + 1);
-        t == db
-    });
+    let transposed = differ == 2
+        && (0..8).any(|i| {
+            let mut t = da;
+            t.swap(i, i + 1);
+            t == db
+        });
     if differ == 1 || transposed { 2 } else { 3 }
 }
 
@@ -320,6 +370,58 @@ mod tests {
         assert_eq!(s2(0, 1), 3);
         assert_eq!(s2(0, 2), 4);
         assert_eq!(s2(0, 0), 1);
+    }
+
+    #[test]
+    fn remembered_similarities_give_the_same_patterns() {
+        use crate::record::Record;
+        let names = [
+            ("MARIA", "PEREZ MORALES"),
+            ("MARIO", "PERES MORALES"),
+            ("MAYRA", "PARDO"),
+            ("JOSE", "HERNANDEZ"),
+            ("JOSUE", "HERNANDES LOPEZ"),
+        ];
+        let recs: Vec<Record> = names
+            .iter()
+            .map(|(g, f)| {
+                let mut r = Record::new("BP", g, 0, jiff::civil::date(2019, 1, 1));
+                r.given = Some((*g).into());
+                r.family = Some((*f).into());
+                r
+            })
+            .collect();
+        let data = crate::prep::prepare(&recs, 0);
+        let cmp = Comparer { data: &data, fields: FIRST_EXTRA };
+        // A full table, and one slot that every pair of names fights over.
+        for mut memo in [Memo::new(), Memo { slots: vec![(EMPTY, 0.0)] }] {
+            for _ in 0..2 {
+                for a in &data.recs {
+                    for b in &data.recs {
+                        assert_eq!(cmp.compare_with(&mut memo, a, b), cmp.compare(a, b));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transpositions_are_found_only_where_two_digits_differ() {
+        // Every adjacent swap of a date's digits is level 2, as before the
+        // shortcut; so is every one-digit change.
+        let base = d(1987, 12, 30, false);
+        for i in 0..7 {
+            let mut t = base;
+            t.digits.swap(i, i + 1);
+            if t.digits != base.digits {
+                assert_eq!(birth(Some(&base), Some(&t)), 2, "swap at {i}");
+            }
+        }
+        assert_eq!(birth(Some(&base), Some(&d(1978, 12, 30, false))), 2);
+        assert_eq!(birth(Some(&base), Some(&d(1987, 12, 13, false))), 4);
+        assert_eq!(anumber(Some(123_456_789), Some(123_456_798)), 2);
+        assert_eq!(anumber(Some(123_456_789), Some(213_456_789)), 2);
+        assert_eq!(anumber(Some(123_456_789), Some(123_456_700)), 3);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::model::{self, Model};
 use crate::par::{self, SplitMix};
 use crate::prep::{self, Prepared};
 use crate::record::Record;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
@@ -101,7 +102,7 @@ impl Scorer<'_> {
         };
         let g = level(p, GIVEN);
         if g == 1 || g == 2 {
-            tf(GIVEN, g, ra.given.first().and_then(|s| d.tf_given.get(s).copied()));
+            tf(GIVEN, g, ra.g1.and_then(|s| d.tf_given.get(&s).copied()));
         }
         if level(p, SURNAME1) == 1 {
             tf(SURNAME1, 1, ra.s1.and_then(|s| d.tf_surname.get(&s).copied()));
@@ -162,11 +163,11 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     let n = records.len();
     let n_extra = n_extra.min(compare::MAX_EXTRA);
     progress("prepare", 0, n as u64);
-    let data = prep::prepare(records, n_extra);
+    let data = prep::prepare_on(records, n_extra, opts.threads);
     let fields = compare::FIRST_EXTRA + n_extra;
     let cmp = Comparer { data: &data, fields };
     progress("block", 0, n as u64);
-    let plan = block::candidates(&data, opts.budget, opts.max_block);
+    let plan = block::candidates(&data, opts.budget, opts.max_block, opts.threads);
     let mut stats = IdentityStats { records: n, rules: plan.report.clone(), ..Default::default() };
     if n < 2 {
         return Identities { clusters: vec![], cluster_of: vec![None; n], stats };
@@ -204,11 +205,12 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     let units = plan.units();
     progress("compare", 0, units.len() as u64);
     let parts = par::map_units(&units, opts.threads, |&unit| {
-        let mut index: HashMap<Pattern, u32> = HashMap::new();
+        let mut index: FxHashMap<Pattern, u32> = FxHashMap::default();
         let mut seen: Vec<Pattern> = Vec::new();
         let mut ids: Vec<u32> = Vec::new();
+        let mut memo = compare::Memo::new();
         plan.for_each(unit, |i, j| {
-            let p = cmp.compare(&recs[i as usize], &recs[j as usize]);
+            let p = cmp.compare_with(&mut memo, &recs[i as usize], &recs[j as usize]);
             let id = *index.entry(p).or_insert_with(|| {
                 seen.push(p);
                 (seen.len() - 1) as u32
@@ -220,7 +222,7 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     // One numbering of patterns for all units, in unit order (deterministic).
     let mut patterns: Vec<Pattern> = Vec::new();
     let mut pattern_count: Vec<u64> = Vec::new();
-    let mut index: HashMap<Pattern, u32> = HashMap::new();
+    let mut index: FxHashMap<Pattern, u32> = FxHashMap::default();
     let mut unit_ids: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
     for (seen, mut ids) in parts {
         let remap: Vec<u32> = seen
@@ -281,7 +283,7 @@ pub fn link(records: &[Record], n_extra: usize, opts: &IdentityOptions, progress
     edges.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
 
     progress("cluster", 0, edges.len() as u64);
-    let (clusters, cluster_of, refused) = cluster(records, &scorer, &edges, opts.threshold, n);
+    let (clusters, cluster_of, refused) = cluster(records, &scorer, &edges, opts.threshold, n, opts.threads);
     stats.merges_refused = refused;
     Identities { clusters, cluster_of, stats }
 }
@@ -292,12 +294,21 @@ fn cluster(
     edges: &[(f64, u32, u32)],
     threshold: f64,
     n: usize,
+    threads: usize,
 ) -> (Vec<Cluster>, Vec<Option<usize>>, usize) {
+    // Most merges join two lone records along their own edge: that edge's
+    // check (cannot-link, match probability) is worked out beforehand on
+    // every thread, leaving the merging itself, which is sequential, little to do.
+    let own = par::map(edges, threads, |&(_, i, j)| {
+        let (x, y) = (i.min(j) as usize, i.max(j) as usize);
+        let p = scorer.cmp.compare(&scorer.data.recs[x], &scorer.data.recs[y]);
+        (cannot_link(records, scorer, x, y, p), Scorer::probability(scorer.weight(x, y, p)))
+    });
     let mut root: Vec<u32> = (0..n as u32).collect();
     let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
     let mut weakest: Vec<f64> = vec![1.0; n];
     let mut refused = 0;
-    for &(w, i, j) in edges {
+    for (&(w, i, j), &(never, p_own)) in edges.iter().zip(&own) {
         let (a, b) = (root[i as usize], root[j as usize]);
         if a == b {
             continue;
@@ -305,16 +316,22 @@ fn cluster(
         let mut ok = true;
         let mut sum = 0.0;
         let mut count = 0.0;
-        'check: for &x in &members[a as usize] {
-            for &y in &members[b as usize] {
-                let (x, y) = (x.min(y) as usize, x.max(y) as usize);
-                let p = scorer.cmp.compare(&scorer.data.recs[x], &scorer.data.recs[y]);
-                if cannot_link(records, scorer, x, y, p) {
-                    ok = false;
-                    break 'check;
+        if members[a as usize].len() == 1 && members[b as usize].len() == 1 {
+            ok = !never;
+            sum = p_own;
+            count = 1.0;
+        } else {
+            'check: for &x in &members[a as usize] {
+                for &y in &members[b as usize] {
+                    let (x, y) = (x.min(y) as usize, x.max(y) as usize);
+                    let p = scorer.cmp.compare(&scorer.data.recs[x], &scorer.data.recs[y]);
+                    if cannot_link(records, scorer, x, y, p) {
+                        ok = false;
+                        break 'check;
+                    }
+                    sum += Scorer::probability(scorer.weight(x, y, p));
+                    count += 1.0;
                 }
-                sum += Scorer::probability(scorer.weight(x, y, p));
-                count += 1.0;
             }
         }
         if !ok || sum / count < threshold {

@@ -52,6 +52,19 @@ pub fn map_units<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// `a()` and `b()` at once, `b` on a second thread.
+pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    std::thread::scope(|s| {
+        let hb = s.spawn(b);
+        let ra = a();
+        // A worker can only fail by panicking, which the workspace lints forbid in this crate's code.
+        match hb.join() {
+            Ok(rb) => (ra, rb),
+            Err(e) => std::panic::resume_unwind(e),
+        }
+    })
+}
+
 /// SplitMix64: a small, seeded, reproducible generator for sampling.
 pub struct SplitMix(pub u64);
 
