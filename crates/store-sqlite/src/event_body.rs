@@ -10,11 +10,10 @@
 //! [`EventBody`] (serde's `remote` derive: a mirror of [`Event`] whose
 //! generated code builds `Event`s) deserializes them straight from the bytes.
 //!
-//! The mirror cannot drift silently: a variant or field missing on either
-//! side, or of another type, fails to compile (the derives match and build
-//! every `Event` variant with all its fields). Field attributes (`default`,
-//! `skip_serializing_if`) are not checked by the compiler; the test
-//! `the_mirror_reads_what_event_writes` compares both on every variant.
+//! The mirror cannot drift: it is declared from the same list of variants
+//! as `Event` (`kinship_domain::event_variants!`), field attributes included;
+//! the test `the_mirror_reads_what_event_writes` still compares both on every
+//! variant.
 
 use jiff::civil::Date;
 use kinship_domain::event::{Custodian, EncounterRef, FamilyLink, RecordDetails, Subject};
@@ -23,243 +22,31 @@ use kinship_domain::link::{LinkKind, Relation};
 use kinship_domain::person::{Citizenship, Identity, SourceRef};
 use kinship_domain::time::Instant;
 use kinship_domain::{Event, FamilyId, FindingId, LinkId, PersonId, SeparationId};
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-// Called by the mirror's `serialize`, which only the tests use (it is derived for the compile-time check).
-#[allow(dead_code)]
+// Named by the list's `skip_serializing_if`; only the tests serialize the mirror.
+#[cfg(test)]
 fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(remote = "Event")]
-pub enum EventBody {
-    // ---- person stream ----
-    PersonRecorded {
-        person: PersonId,
-        identity: Identity,
-        record: SourceRef,
-        encounter: EncounterRef,
-        details: RecordDetails,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        custody: Option<Custodian>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        family: Option<FamilyLink>,
-    },
-    RecordAttached {
-        person: PersonId,
-        identity: Identity,
-        record: SourceRef,
-        encounter: EncounterRef,
-        details: RecordDetails,
-    },
-    RecordCorrected {
-        person: PersonId,
-        record: SourceRef,
-        corrects: Uuid,
-        reason: String,
-        identity: Identity,
-        encounter: EncounterRef,
-        details: RecordDetails,
-        changed: Vec<String>,
-        person_identity: Identity,
-    },
-    BookedIn {
-        person: PersonId,
-        agency: String,
-        facility: Option<String>,
-        at: Instant,
-    },
-    TransferOffered {
-        person: PersonId,
-        from_agency: String,
-        to_agency: String,
-        to_facility: Option<String>,
-        at: Instant,
-        by: String,
-    },
-    TransferAccepted {
-        person: PersonId,
-        agency: String,
-        facility: Option<String>,
-        at: Instant,
-        by: String,
-    },
-    TransferRejected {
-        person: PersonId,
-        agency: String,
-        reason: String,
-        at: Instant,
-        by: String,
-    },
-    Released {
-        person: PersonId,
-        at: Instant,
-        us_address: Option<String>,
-        conditions: Option<String>,
-        by: String,
-    },
-    Removed {
-        person: PersonId,
-        at: Instant,
-        to_country: Option<Citizenship>,
-        by: String,
-    },
-    JoinedFamily {
-        person: PersonId,
-        family: FamilyId,
-        role: Role,
-    },
-    LeftFamily {
-        person: PersonId,
-        family: FamilyId,
-    },
-    ReferredForProsecution {
-        person: PersonId,
-        at: Instant,
-        by: String,
-    },
-    AgedOut {
-        person: PersonId,
-        on: Date,
-        family: Option<FamilyId>,
-    },
-
-    // ---- family stream ----
-    FamilyFormed {
-        family: FamilyId,
-        kind: FamilyKind,
-        formed_at: Instant,
-        source_family: Option<SourceRef>,
-        by: String,
-    },
-    MemberAdded {
-        family: FamilyId,
-        person: PersonId,
-        role: Role,
-        established: Establishment,
-        by: String,
-        #[serde(default, skip_serializing_if = "is_false")]
-        lead: bool,
-    },
-    MembershipCorrected {
-        family: FamilyId,
-        person: PersonId,
-        corrects: Uuid,
-        role: Role,
-        previous: Role,
-        reason: String,
-        by: String,
-    },
-    MembershipWithdrawn {
-        family: FamilyId,
-        person: PersonId,
-        corrects: Uuid,
-        role: Role,
-        reason: String,
-        by: String,
-    },
-    LeadDesignated {
-        family: FamilyId,
-        person: PersonId,
-        by: String,
-    },
-    SeparationRecorded {
-        family: FamilyId,
-        separation: SeparationId,
-        members: Vec<PersonId>,
-        reason_code: String,
-        policy: Option<String>,
-        narrative: String,
-        approved_by: String,
-        recorded_by: String,
-        at: Instant,
-    },
-    SeparationReviewed {
-        family: FamilyId,
-        separation: SeparationId,
-        level: u8,
-        decision: ReviewDecision,
-        note: Option<String>,
-        by: String,
-        at: Instant,
-    },
-    SeparationCorrected {
-        family: FamilyId,
-        separation: SeparationId,
-        corrects: Uuid,
-        reason_code: String,
-        policy: Option<String>,
-        narrative: String,
-        reason: String,
-        by: String,
-        at: Instant,
-    },
-    MembersReunified {
-        family: FamilyId,
-        members: Vec<PersonId>,
-        location: String,
-        by: String,
-        at: Instant,
-    },
-
-    // ---- finding stream ----
-    FindingRaised {
-        finding: FindingId,
-        kind: String,
-        subjects: Vec<Subject>,
-        message: String,
-        record: Option<SourceRef>,
-    },
-    FindingResolved {
-        finding: FindingId,
-        resolution: String,
-        by: String,
-    },
-
-    // ---- link stream (the review worklist) ----
-    LinkProposed {
-        link: LinkId,
-        kind: LinkKind,
-        a: PersonId,
-        b: PersonId,
-        relation: Option<Relation>,
-        score: u16,
-        evidence: Vec<String>,
-        by: String,
-    },
-    LinkConfirmed {
-        link: LinkId,
-        family: Option<FamilyId>,
-        note: Option<String>,
-        by: String,
-    },
-    LinkRejected {
-        link: LinkId,
-        reason: String,
-        by: String,
-    },
-    IdentityLinked {
-        link: LinkId,
-        a: PersonId,
-        b: PersonId,
-        automatic: bool,
-        by: String,
-    },
-    IdentityUnlinked {
-        link: LinkId,
-        reason: String,
-        by: String,
-    },
-    LinkageRan {
-        run: LinkId,
-        through: u64,
-        records: u64,
-        proposed: u64,
-    },
+/// Declares the mirror from [`kinship_domain::event_variants!`]'s list, the
+/// one [`Event`] is declared from.
+macro_rules! declare_event_body {
+    ($( $(#[$vm:meta])* $variant:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } ),* $(,)?) => {
+        // `serialize` only for the test that compares the mirror's JSON with `Event`'s.
+        #[cfg_attr(test, derive(serde::Serialize))]
+        #[derive(Deserialize)]
+        #[serde(remote = "Event")]
+        pub enum EventBody {
+            $( $(#[$vm])* $variant { $( $(#[$fm])* $field: $ty ),* } ),*
+        }
+    };
 }
+
+kinship_domain::event_variants!(declare_event_body);
 
 /// The event named `event_type` (a row's `type` column) from its body's
 /// JSON without the `"type"` member, as format 4 stores it.
