@@ -14,8 +14,21 @@ use std::process::ExitCode;
 
 type E = Engine<AnyStore>;
 
+/// Streams the JSON to stdout through one buffer instead of building it as
+/// one string first: the separated-children report on a large store is
+/// megabytes, and growing that string (copies, fresh pages) was a fifth of
+/// the report's time. A closed pipe ends the program quietly, as `outln!`.
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    outln!("{}", serde_json::to_string_pretty(v)?);
+    use std::io::Write as _;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match serde_json::to_writer_pretty(&mut w, v) {
+        Err(e) if e.is_io() => std::process::exit(0),
+        Err(e) => return Err(e.into()),
+        Ok(()) => {}
+    }
+    if writeln!(w).and_then(|()| w.flush()).is_err() {
+        std::process::exit(0);
+    }
     Ok(())
 }
 
