@@ -110,25 +110,7 @@ const LOG_GRANTS: &[(&str, &str)] = &[
     ("api_tokens", "SELECT, INSERT, UPDATE"),
 ];
 
-/// Every projection table; `rebuild` truncates and refills them.
-pub const PROJECTION_TABLES: &[&str] = &[
-    "persons",
-    "person_names",
-    "person_records",
-    "encounters",
-    "custody",
-    "families",
-    "memberships",
-    "separations",
-    "separation_members",
-    "separation_reviews",
-    "findings",
-    "finding_subjects",
-    "links",
-    "linkage_runs",
-    "separated_children",
-    "separated_parents",
-];
+pub use kinship_store::PROJECTION_TABLES;
 
 /// An arbitrary constant: concurrent migrators of one database queue on it.
 const MIGRATION_LOCK: i64 = 0x006b_696e_7368_6970; // "kinship"

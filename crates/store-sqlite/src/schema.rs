@@ -85,26 +85,7 @@ CREATE TABLE IF NOT EXISTS log_dictionaries (
 );
 "#;
 
-/// Every projection table, in dump order. `person_names` is the FTS5 index
-/// of name tokens (one row per person, rowid = `persons.num`).
-pub const PROJECTION_TABLES: &[&str] = &[
-    "persons",
-    "person_names",
-    "person_records",
-    "encounters",
-    "custody",
-    "families",
-    "memberships",
-    "separations",
-    "separation_members",
-    "separation_reviews",
-    "findings",
-    "finding_subjects",
-    "links",
-    "linkage_runs",
-    "separated_children",
-    "separated_parents",
-];
+pub use kinship_store::PROJECTION_TABLES;
 
 pub const PROJECTIONS: &str = r#"
 CREATE TABLE IF NOT EXISTS persons (

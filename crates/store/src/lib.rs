@@ -16,6 +16,29 @@ pub mod verify;
 pub mod views;
 pub mod worklist;
 
+/// Every projection table a backend keeps, in dump order: the same tables
+/// in both backends (the conformance suite compares their answers), which
+/// `rebuild` empties and refills. `person_names` is the name index (FTS5 in
+/// SQLite, a token table in PostgreSQL).
+pub const PROJECTION_TABLES: &[&str] = &[
+    "persons",
+    "person_names",
+    "person_records",
+    "encounters",
+    "custody",
+    "families",
+    "memberships",
+    "separations",
+    "separation_members",
+    "separation_reviews",
+    "findings",
+    "finding_subjects",
+    "links",
+    "linkage_runs",
+    "separated_children",
+    "separated_parents",
+];
+
 pub use accounts::{Account, Accounts, ApiToken, SessionRecord};
 pub use audit::{AuditEntry, AuditLog, AuditQuery, AuditRecord};
 pub use error::StoreError;
